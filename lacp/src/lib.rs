@@ -1,7 +1,16 @@
 //! IEEE 802.1AX link aggregation control (LACP) and the Marker protocol, sans-IO.
-//!
-//! This crate will hold the LACPDU and Marker PDU wire formats, the per-port state machines
-//! (receive, periodic transmission, mux, transmit, churn detection) and the system-level
-//! selection logic, driven only by frames, link events and time passed in by the caller.
 #![no_std]
 #![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod options;
+pub mod system;
+pub mod wire;
+
+pub use options::{AdSelect, Config, CoupledControl, LacpActive, LacpRate, OptionError};
+pub use system::{
+    AggregatorStatus, ChurnState, Duplex, Error, Event, Link, MuxState, PeriodicState,
+    PortCounters, PortStatus, Rx, RxState, System, Transmit,
+};
+pub use wire::{MacAddr, PortInfo, PortState};
