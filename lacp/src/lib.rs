@@ -145,6 +145,9 @@
 #![forbid(unsafe_code)]
 
 extern crate alloc;
+// The `arbitrary` derive emits paths into `std` (fuzzing runs with std anyway).
+#[cfg(feature = "arbitrary")]
+extern crate std;
 
 pub mod options;
 pub mod system;
