@@ -546,6 +546,25 @@ fn negotiates_with_open_vswitch_and_a_cut_port_leaves_both_sides() {
     );
     let bond = lab.appctl(&["bond/show", "bond0"]);
     println!("{bond}");
+
+    // Phase 3: repair; the port comes back on both sides.
+    must(
+        "ip",
+        &["-n", &lab.ns_us, "link", "set", &lab.ours[1], "up"],
+        &[],
+    );
+    let t = wait_for("port 1 back on both sides", Duration::from_secs(15), || {
+        show = lab.lacp_show();
+        let sh = shared.lock().unwrap();
+        sh.distributing == [true, true]
+            && lab.member_line(&show, 0).contains("current attached")
+            && lab.member_line(&show, 1).contains("current attached")
+    });
+    println!(
+        "after setting {} up again: back on both sides in {t:?}",
+        lab.ours[1]
+    );
+
     let sh = shared.lock().unwrap();
     println!(
         "our events: {:?}",
