@@ -117,7 +117,8 @@
 //!   (`loopback_rx`), reported as [`Event::Loopback`] and ignored; the looped ports end
 //!   DEFAULTED and never aggregate with themselves.
 //! - **Marker.** Marker Information PDUs are answered with a Response carrying the same
-//!   fields, from the port's permanent MAC, as Linux does; unlike Linux, at most
+//!   fields, from the port's permanent MAC, as Linux does (while the port's link is up);
+//!   unlike Linux, at most
 //!   [`system::MARKER_RESPONSES_PER_SECOND`] (5) per port in any second, so a flood cannot
 //!   turn the bond into an amplifier (the excess is counted in
 //!   `marker_resp_rate_limited`). Like Linux, this crate never generates Marker

@@ -978,7 +978,10 @@ impl System {
                 match m.kind {
                     MarkerKind::Information => {
                         p.counters.marker_rx += 1;
-                        if p.marker_window.allows(now, Duration::from_secs(1))
+                        // A port that is down cannot answer; otherwise at most five
+                        // answers in any second.
+                        if p.port_enabled
+                            && p.marker_window.allows(now, Duration::from_secs(1))
                             && p.has_marker_room()
                         {
                             p.marker_window.record(now);

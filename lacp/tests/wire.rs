@@ -239,15 +239,22 @@ fn marker_responder_matches_linux() {
     })
     .unwrap();
     s.add_port(Duration::ZERO, 0, LINUX_SYS).unwrap();
+    // Link down: counted, not answered.
+    let _ = s
+        .handle_rx(Duration::ZERO, 0, &linux_marker_info())
+        .unwrap();
+    assert!(s.poll_transmit(Duration::ZERO).is_none());
+    let now = Duration::from_secs(1);
+    s.handle_link(now, 0, Link::up(1000)).unwrap();
+    while s.poll_transmit(now).is_some() {}
     assert_eq!(
-        s.handle_rx(Duration::ZERO, 0, &linux_marker_info())
-            .unwrap(),
+        s.handle_rx(now, 0, &linux_marker_info()).unwrap(),
         Rx::Marker
     );
-    let t = s.poll_transmit(Duration::ZERO).unwrap();
+    let t = s.poll_transmit(now).unwrap();
     assert_eq!(t.port, 0);
     assert_eq!(t.frame.as_bytes(), &linux_marker_response()[..]);
-    assert_eq!(s.counters(0).unwrap().marker_rx, 1);
+    assert_eq!(s.counters(0).unwrap().marker_rx, 2);
     assert_eq!(s.counters(0).unwrap().marker_resp_tx, 1);
 }
 
