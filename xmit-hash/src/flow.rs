@@ -124,6 +124,94 @@ impl FlowKeys {
     }
 }
 
+/// Where the extractors put what they find: [`FlowKeys`] for callers that want to see the
+/// keys, [`Folded`] for the hash, which keeps only the words the hash folds (the same
+/// extraction code serves both, monomorphised).
+pub(crate) trait KeySink: Default {
+    fn set_v4(&mut self, src: [u8; 4], dst: [u8; 4]);
+    fn set_v6(&mut self, src: &[u8; 16], dst: &[u8; 16]);
+    fn set_tipc(&mut self, key: [u8; 4]);
+    fn set_ports(&mut self, ports: [u8; 4]);
+    fn set_icmp(&mut self, icmp: IcmpKey);
+    fn icmp_type(&self) -> u8;
+}
+
+impl KeySink for FlowKeys {
+    #[inline(always)]
+    fn set_v4(&mut self, src: [u8; 4], dst: [u8; 4]) {
+        self.addrs = FlowAddrs::V4 { src, dst };
+    }
+
+    #[inline(always)]
+    fn set_v6(&mut self, src: &[u8; 16], dst: &[u8; 16]) {
+        self.addrs = FlowAddrs::V6 {
+            src: *src,
+            dst: *dst,
+        };
+    }
+
+    #[inline(always)]
+    fn set_tipc(&mut self, key: [u8; 4]) {
+        self.addrs = FlowAddrs::Tipc { key };
+    }
+
+    #[inline(always)]
+    fn set_ports(&mut self, ports: [u8; 4]) {
+        self.ports = ports;
+    }
+
+    #[inline(always)]
+    fn set_icmp(&mut self, icmp: IcmpKey) {
+        self.icmp = icmp;
+    }
+
+    #[inline(always)]
+    fn icmp_type(&self) -> u8 {
+        self.icmp.icmp_type
+    }
+}
+
+/// The flow keys reduced to what the hash folds: `src ^ dst` of the address words, the
+/// ports word and the ICMP key.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Folded {
+    pub(crate) addrs: u32,
+    pub(crate) ports: u32,
+    pub(crate) icmp: IcmpKey,
+}
+
+impl KeySink for Folded {
+    #[inline(always)]
+    fn set_v4(&mut self, src: [u8; 4], dst: [u8; 4]) {
+        self.addrs = u32::from_le_bytes(src) ^ u32::from_le_bytes(dst);
+    }
+
+    #[inline(always)]
+    fn set_v6(&mut self, src: &[u8; 16], dst: &[u8; 16]) {
+        self.addrs = ipv6_addr_hash(src) ^ ipv6_addr_hash(dst);
+    }
+
+    #[inline(always)]
+    fn set_tipc(&mut self, key: [u8; 4]) {
+        self.addrs = u32::from_le_bytes(key);
+    }
+
+    #[inline(always)]
+    fn set_ports(&mut self, ports: [u8; 4]) {
+        self.ports = u32::from_le_bytes(ports);
+    }
+
+    #[inline(always)]
+    fn set_icmp(&mut self, icmp: IcmpKey) {
+        self.icmp = icmp;
+    }
+
+    #[inline(always)]
+    fn icmp_type(&self) -> u8 {
+        self.icmp.icmp_type
+    }
+}
+
 /// `proto_ports_offset`: where the port-like word sits in the transport header.
 #[inline(always)]
 fn proto_ports_offset(ip_proto: u8) -> Option<usize> {
@@ -194,9 +282,9 @@ fn icmpv6_is_err(icmp_type: u8) -> bool {
 /// `bond_flow_ip`: the addresses of the IPv4 or IPv6 header at `nhoff` and, for `layer3+4`,
 /// the ports after it. `false` when the frame is not IP or the fixed header is cut short.
 #[inline(always)]
-fn bond_flow_ip(
+fn bond_flow_ip<K: KeySink>(
     f: &Frame<'_>,
-    keys: &mut FlowKeys,
+    keys: &mut K,
     nhoff: &mut usize,
     ip_proto: &mut Option<u8>,
     l34: bool,
@@ -206,10 +294,7 @@ fn bond_flow_ip(
             let Some(iph) = header_at::<Ipv4Header>(f.net, *nhoff) else {
                 return false;
             };
-            keys.addrs = FlowAddrs::V4 {
-                src: iph.src,
-                dst: iph.dst,
-            };
+            keys.set_v4(iph.src, iph.dst);
             // The header length is taken as it is, even below 5 words (the ports are then
             // read from inside the IP header), and options are skipped without being read.
             *nhoff += usize::from(iph.ihl()) << 2;
@@ -222,10 +307,7 @@ fn bond_flow_ip(
             let Some(iph) = header_at::<Ipv6Header>(f.net, *nhoff) else {
                 return false;
             };
-            keys.addrs = FlowAddrs::V6 {
-                src: iph.src,
-                dst: iph.dst,
-            };
+            keys.set_v6(&iph.src, &iph.dst);
             *nhoff += size_of::<Ipv6Header>();
             // No extension-header walk: a hop-by-hop, routing, fragment or destination options
             // header is the "protocol", which has no ports.
@@ -235,7 +317,7 @@ fn bond_flow_ip(
     }
     if l34 {
         if let Some(p) = *ip_proto {
-            keys.ports = flow_get_ports(f.net, *nhoff, p);
+            keys.set_ports(flow_get_ports(f.net, *nhoff, p));
         }
     }
     true
@@ -247,8 +329,8 @@ fn bond_flow_ip(
 /// outer tag, the fixed IP header cut short, or an ICMP error whose embedded IP header is cut
 /// short.
 #[inline(always)]
-pub(crate) fn dissect_l3(f: &Frame<'_>, l34: bool) -> Option<FlowKeys> {
-    let mut keys = FlowKeys::default();
+pub(crate) fn dissect_l3<K: KeySink>(f: &Frame<'_>, l34: bool) -> Option<K> {
+    let mut keys = K::default();
     let mut nhoff = 0;
     let mut ip_proto = None;
     if !bond_flow_ip(f, &mut keys, &mut nhoff, &mut ip_proto, l34) {
@@ -258,12 +340,12 @@ pub(crate) fn dissect_l3(f: &Frame<'_>, l34: bool) -> Option<FlowKeys> {
     // packet's flow. Both protocol numbers are checked whatever the IP version.
     if let Some(p @ (ipproto::ICMP | ipproto::ICMPV6)) = ip_proto {
         if let Some(icmp) = icmp_tci(f.net, nhoff) {
-            keys.icmp = icmp;
+            keys.set_icmp(icmp);
         }
         let is_err = if p == ipproto::ICMP {
-            icmp_is_err(keys.icmp.icmp_type)
+            icmp_is_err(keys.icmp_type())
         } else {
-            icmpv6_is_err(keys.icmp.icmp_type)
+            icmpv6_is_err(keys.icmp_type())
         };
         if !is_err {
             return Some(keys);
@@ -304,9 +386,9 @@ enum VlanLevel {
 ///
 /// `None` when the dissector fails (`FLOW_DISSECT_RET_OUT_BAD`) and the kernel falls back to
 /// the `layer2` hash.
-pub(crate) fn dissect_encap(f: &Frame<'_>) -> Option<FlowKeys> {
+pub(crate) fn dissect_encap<K: KeySink>(f: &Frame<'_>) -> Option<K> {
     let net = f.net;
-    let mut keys = FlowKeys::default();
+    let mut keys = K::default();
     let mut proto = f.ethertype;
     let mut nhoff = 0usize;
     let mut ip_proto = 0u8;
@@ -327,10 +409,7 @@ pub(crate) fn dissect_encap(f: &Frame<'_>) -> Option<FlowKeys> {
                     }
                     nhoff += usize::from(iph.ihl()) << 2;
                     ip_proto = iph.protocol;
-                    keys.addrs = FlowAddrs::V4 {
-                        src: iph.src,
-                        dst: iph.dst,
-                    };
+                    keys.set_v4(iph.src, iph.dst);
                     if iph.is_fragment() {
                         // Non-first fragments have no transport header, and the bonding code
                         // does not ask for the first fragment's (no
@@ -346,10 +425,7 @@ pub(crate) fn dissect_encap(f: &Frame<'_>) -> Option<FlowKeys> {
                     let iph = header_at::<Ipv6Header>(net, nhoff)?;
                     ip_proto = iph.next_header;
                     nhoff += size_of::<Ipv6Header>();
-                    keys.addrs = FlowAddrs::V6 {
-                        src: iph.src,
-                        dst: iph.dst,
-                    };
+                    keys.set_v6(&iph.src, &iph.dst);
                     // The flow label is a bonding key but not part of the hash.
                     Ret::Continue
                 }
@@ -413,7 +489,7 @@ pub(crate) fn dissect_encap(f: &Frame<'_>) -> Option<FlowKeys> {
                     // random bytes instead, which no one can reproduce; this keeps the source
                     // node word for them too (see the crate docs).
                     let _keepalive = hdr.w0.get() & 0x0e08_0000 == 0x0e08_0000;
-                    keys.addrs = FlowAddrs::Tipc { key: hdr.w3 };
+                    keys.set_tipc(hdr.w3);
                     Ret::OutGood
                 }
                 // The bonding key set has no MPLS keys: the label is not read, the dissector
@@ -510,7 +586,7 @@ pub(crate) fn dissect_encap(f: &Frame<'_>) -> Option<FlowKeys> {
             ipproto::ICMP | ipproto::ICMPV6 => {
                 // The encap policies take the ICMP key but never look inside ICMP errors.
                 if let Some(icmp) = icmp_tci(net, nhoff) {
-                    keys.icmp = icmp;
+                    keys.set_icmp(icmp);
                 }
                 Ret::Continue
             }
@@ -520,7 +596,7 @@ pub(crate) fn dissect_encap(f: &Frame<'_>) -> Option<FlowKeys> {
         // Every pass through here (re)sets the ports, from the current protocol, unless a
         // fragment was seen.
         if !is_fragment {
-            keys.ports = flow_get_ports(net, nhoff, ip_proto);
+            keys.set_ports(flow_get_ports(net, nhoff, ip_proto));
         }
         match ret {
             Ret::ProtoAgain | Ret::IpProtoAgain => {

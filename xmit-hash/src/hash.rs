@@ -1,6 +1,6 @@
 //! The folds of `__bond_xmit_hash`, the batch call and member selection.
 
-use crate::flow::{FlowKeys, dissect_encap, dissect_l3};
+use crate::flow::{FlowKeys, Folded, dissect_encap, dissect_l3};
 use crate::frame::Frame;
 use crate::policy::Policy;
 
@@ -106,8 +106,8 @@ pub fn flow_keys(policy: Policy, frame: &[u8]) -> Option<FlowKeys> {
 /// `bond_ip_hash` up to its final shift: the address words XORed in, then the 16- and 8-bit
 /// folds.
 #[inline(always)]
-fn fold(hash: u32, keys: &FlowKeys) -> u32 {
-    let mut h = hash ^ keys.addrs.dst_u32() ^ keys.addrs.src_u32();
+fn fold(hash: u32, keys: &Folded) -> u32 {
+    let mut h = hash ^ keys.addrs;
     h ^= h >> 16;
     h ^= h >> 8;
     h
@@ -116,11 +116,11 @@ fn fold(hash: u32, keys: &FlowKeys) -> u32 {
 /// The transport word of `layer3+4`/`encap3+4`: the ICMP key when it holds an identifier,
 /// else the ports.
 #[inline(always)]
-fn l4_word(keys: &FlowKeys) -> u32 {
+fn l4_word(keys: &Folded) -> u32 {
     if keys.icmp.id != 0 {
         keys.icmp.as_u32()
     } else {
-        keys.ports_u32()
+        keys.ports
     }
 }
 
@@ -139,7 +139,7 @@ fn hash_layer23(frame: &[u8]) -> u32 {
     let Some(f) = Frame::parse(frame) else {
         return 0;
     };
-    match dissect_l3(&f, false) {
+    match dissect_l3::<Folded>(&f, false) {
         // Since 5.18 the layer2+3 fold keeps its lowest bit.
         Some(keys) => fold(f.eth_hash(), &keys),
         None => f.eth_hash(),
@@ -151,7 +151,7 @@ fn hash_layer34(frame: &[u8]) -> u32 {
     let Some(f) = Frame::parse(frame) else {
         return 0;
     };
-    match dissect_l3(&f, true) {
+    match dissect_l3::<Folded>(&f, true) {
         // The lowest bit is dropped: consecutive (even/odd) ports would otherwise alternate
         // members in lockstep with the source port.
         Some(keys) => fold(l4_word(&keys), &keys) >> 1,
@@ -164,7 +164,7 @@ fn hash_encap23(frame: &[u8]) -> u32 {
     let Some(f) = Frame::parse(frame) else {
         return 0;
     };
-    match dissect_encap(&f) {
+    match dissect_encap::<Folded>(&f) {
         Some(keys) => fold(f.eth_hash(), &keys),
         None => f.eth_hash(),
     }
@@ -175,7 +175,7 @@ fn hash_encap34(frame: &[u8]) -> u32 {
     let Some(f) = Frame::parse(frame) else {
         return 0;
     };
-    match dissect_encap(&f) {
+    match dissect_encap::<Folded>(&f) {
         Some(keys) => fold(l4_word(&keys), &keys) >> 1,
         None => f.eth_hash(),
     }
