@@ -135,3 +135,32 @@ fn member_index_is_hash_modulo_count() {
     assert_eq!(member_index(h, 0), None);
     assert_eq!(member_index(u32::MAX, 7), Some((u32::MAX % 7) as usize));
 }
+
+#[test]
+fn ipv4_in_ipv4_encap_policies() {
+    // Outer IPv4 198.18.0.1 -> 198.18.0.2, protocol 4, carrying IPv4 TCP
+    // 198.19.7.1:1000 -> 198.19.7.2:2000.
+    let inner = ipv4(v4(19, 7, 1), v4(19, 7, 2), TCP, &tcp(1000, 2000));
+    let f = eth(ETH_IPV4, &ipv4(v4(18, 0, 1), v4(18, 0, 2), 4, &inner));
+
+    // encap3+4 hashes the inner header:
+    //   addrs: c6 13 07 01 -> 0x010713c6, c6 13 07 02 -> 0x020713c6, XOR = 0x03000000
+    //   ports: 1000 = 03 e8, 2000 = 07 d0 -> 0xd007e803
+    //   h = 0xd007e803 ^ 0x03000000                = 0xd307e803
+    //   h ^= h >> 16 (0xd307)                      = 0xd3073b04
+    //   h ^= h >> 8  (0x00d3073b)                  = 0xd3d43c3f
+    //   h >> 1                                     = 0x69ea1e1f
+    assert_eq!(hash(Policy::Encap34, &f), 0x69ea_1e1f);
+
+    // encap2+3: the outer eth value with the inner addresses:
+    //   h = 0x0801 ^ 0x03000000                    = 0x03000801
+    //   h ^= h >> 16 (0x0300)                      = 0x03000b01
+    //   h ^= h >> 8  (0x0003000b)                  = 0x03030b0a
+    assert_eq!(hash(Policy::Encap23, &f), 0x0303_0b0a);
+
+    // layer3+4 stops at the outer header: protocol 4 has no ports, the outer addresses are
+    //   0x010012c6 ^ 0x020012c6 = 0x03000000:
+    //   h = 0 ^ 0x03000000; h ^= h >> 16 -> 0x03000300; h ^= h >> 8 -> 0x03030303;
+    //   h >> 1 = 0x01818181.
+    assert_eq!(hash(Policy::Layer34, &f), 0x0181_8181);
+}
