@@ -47,7 +47,8 @@
 //! `__skb_header_pointer`) is made here against the frame length, so a frame cut short
 //! behaves as a short packet does in the kernel: the part that is missing is not read, and the
 //! policy falls back as the kernel does (no ports, or the `layer2` value). Data shorter than
-//! an Ethernet header hashes to 0 under every policy.
+//! an Ethernet header hashes to 0 under every policy. Bytes after the headers the policy reads
+//! (payload, Ethernet padding) never change the hash.
 //!
 //! ## VLAN tags
 //!
@@ -67,6 +68,12 @@
 //!
 //! The tag is taken out only when all four of its bytes are there; if the data left is then
 //! shorter than an Ethernet header, the hash is 0.
+//!
+//! The kernel also hands the bond frames whose tag is inline in the data (written by a raw
+//! packet socket, for instance); it then hashes them with ethertype `0x8100`, so `layer2+3`
+//! and `layer3+4` fall back to `layer2`. This crate cannot tell such a frame from one whose
+//! tag the kernel would have offloaded, and always applies the rule above: the common case
+//! for a bond carrying VLANs.
 //!
 //! ## ICMP
 //!
