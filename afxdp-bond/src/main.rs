@@ -1,6 +1,7 @@
 //! The `afxdp-bond` command.
 
-fn main() {
-    eprintln!("afxdp-bond: no subcommand is implemented yet");
-    std::process::exit(2);
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
 }
