@@ -491,9 +491,9 @@ impl Alb {
     fn member_status(&self, i: usize, m: &Member) -> MemberStatus {
         let rlb_clients = self.rlb.as_ref().map_or(0, |r| {
             r.v4.used().filter(|(_, c)| c.member == Some(i)).count()
-                + r.v6.as_ref().map_or(0, |t| {
-                    t.used().filter(|(_, c)| c.member == Some(i)).count()
-                })
+                + r.v6
+                    .as_ref()
+                    .map_or(0, |t| t.used().filter(|(_, c)| c.member == Some(i)).count())
         });
         MemberStatus {
             index: i,
@@ -1148,7 +1148,9 @@ impl Alb {
         let l3 = frame.get(c.l3..).unwrap_or(&[]);
         match c.ethertype {
             ethertype::IPV6 if Self::determine_nd(l3) => (None, Via::Active),
-            ethertype::IPV4 | ethertype::IPV6 => (self.hash_pick(frame, len, None, xmit_hash), Via::Balanced),
+            ethertype::IPV4 | ethertype::IPV6 => {
+                (self.hash_pick(frame, len, None, xmit_hash), Via::Balanced)
+            }
             _ => (None, Via::Active),
         }
     }
@@ -1227,13 +1229,22 @@ impl Alb {
             }
         };
         match key {
-            Some(k) => (self.hash_pick(frame, len, Some(k), xmit_hash), Via::Balanced),
+            Some(k) => (
+                self.hash_pick(frame, len, Some(k), xmit_hash),
+                Via::Balanced,
+            ),
             None => (None, Via::Active),
         }
     }
 
     /// Linux `bond_do_alb_xmit`.
-    fn do_alb_xmit(&mut self, frame: &mut [u8], tx: Option<usize>, len: u64, how: Via) -> TxDecision {
+    fn do_alb_xmit(
+        &mut self,
+        frame: &mut [u8],
+        tx: Option<usize>,
+        len: u64,
+        how: Via,
+    ) -> TxDecision {
         let (tx, how) = match tx {
             Some(m) => (Some(m), how),
             None => {
@@ -1319,7 +1330,9 @@ impl Alb {
                 let m = self.rlb_choose_channel4(now, &args);
                 let r = self.rlb.as_mut()?;
                 r.set_update_delay(now);
-                if r.v4.req_update_subnet_clients(&self.members, args.server_ip) {
+                if r.v4
+                    .req_update_subnet_clients(&self.members, args.server_ip)
+                {
                     r.set_rx_ntt(now);
                 }
                 m
@@ -1369,7 +1382,12 @@ impl Alb {
     /// The IPv6 extension on the host's NS/NA. `None`: not handled, Linux's rule applies
     /// (out on the active member unchanged); `Some(m)`: RLB chose `m` (or the active
     /// member if `m` is `None`).
-    fn handle_host_nd(&mut self, now: Duration, c: &Classified, frame: &mut [u8]) -> Option<Option<usize>> {
+    fn handle_host_nd(
+        &mut self,
+        now: Duration,
+        c: &Classified,
+        frame: &mut [u8],
+    ) -> Option<Option<usize>> {
         let ip = frame.get_mut(c.l3..)?;
         let msg = match NdMessage::parse(ip) {
             Ok(m) => m,
@@ -1475,7 +1493,12 @@ impl Alb {
     }
 
     /// Same as [`handle_rx`](Self::handle_rx).
-    pub fn handle_rx_arp(&mut self, now: Duration, member: usize, frame: &[u8]) -> Result<(), Error> {
+    pub fn handle_rx_arp(
+        &mut self,
+        now: Duration,
+        member: usize,
+        frame: &[u8],
+    ) -> Result<(), Error> {
         self.handle_rx(now, member, frame)
     }
 
@@ -1495,8 +1518,12 @@ impl Alb {
             Ok(a) => a,
             Err(e) => {
                 match e {
-                    WireError::UnsupportedHardwareType => self.counters.rx_arp_bad_hardware_type += 1,
-                    WireError::UnsupportedProtocolType => self.counters.rx_arp_bad_protocol_type += 1,
+                    WireError::UnsupportedHardwareType => {
+                        self.counters.rx_arp_bad_hardware_type += 1
+                    }
+                    WireError::UnsupportedProtocolType => {
+                        self.counters.rx_arp_bad_protocol_type += 1
+                    }
                     WireError::BadHardwareLength => self.counters.rx_arp_bad_hardware_len += 1,
                     _ => self.counters.rx_arp_bad_protocol_len += 1,
                 }
@@ -1508,9 +1535,8 @@ impl Alb {
             return;
         }
         let Some(r) = self.rlb.as_mut() else { return };
-        self.counters.rlb_clients_purged += r
-            .v4
-            .purge_server_ip(arp.source_protocol_addr.octets(), arp.source_hardware_addr);
+        self.counters.rlb_clients_purged +=
+            r.v4.purge_server_ip(arp.source_protocol_addr.octets(), arp.source_hardware_addr);
         match arp.operation {
             ArpOperation::Reply => {
                 self.counters.rx_arp_replies += 1;
@@ -1595,7 +1621,9 @@ impl Alb {
         if self.lp_due.is_some_and(|d| d <= now) {
             let order: Vec<usize> = self.members.order().to_vec();
             for i in order {
-                let Some(m) = self.members.get(i) else { continue };
+                let Some(m) = self.members.get(i) else {
+                    continue;
+                };
                 if m.link.has_carrier() {
                     let mac = m.mac;
                     self.send_learning(i, mac);

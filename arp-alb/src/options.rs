@@ -31,7 +31,9 @@ enum Parsed<'a> {
 
 fn linux_parse(s: &str) -> Parsed<'_> {
     let s = s.split('\n').next().unwrap_or("");
-    if s.chars().all(|c| c.is_ascii_digit() || c.is_ascii_whitespace()) {
+    if s.chars()
+        .all(|c| c.is_ascii_digit() || c.is_ascii_whitespace())
+    {
         let t = s.trim_start();
         let digits = t.split(|c: char| !c.is_ascii_digit()).next().unwrap_or("");
         match digits.parse::<u64>() {

@@ -340,13 +340,20 @@ impl<const N: usize> ClientTable<N> {
     /// Linux `rlb_req_update_subnet_clients`: the host broadcast its address with the
     /// bond's MAC; every client of `server_ip` on a member whose address is not the bond's
     /// needs an update. Returns whether any does.
-    pub(crate) fn req_update_subnet_clients(&mut self, members: &Members, server_ip: [u8; N]) -> bool {
+    pub(crate) fn req_update_subnet_clients(
+        &mut self,
+        members: &Members,
+        server_ip: [u8; N],
+    ) -> bool {
         let mut any = false;
         for i in self.snapshot() {
             let c = self.slot_mut(i);
             let Some(m) = c.member else { continue };
             let Some(mac) = members.mac(m) else { continue };
-            if c.server_ip == server_ip && mac != members.bond_mac && c.client_mac.is_valid_unicast() {
+            if c.server_ip == server_ip
+                && mac != members.bond_mac
+                && c.client_mac.is_valid_unicast()
+            {
                 c.ntt = true;
                 any = true;
             }

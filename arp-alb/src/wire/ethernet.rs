@@ -279,7 +279,10 @@ mod tests {
             field::ETHERTYPE.start
         );
         assert_eq!(size_of::<EthernetHeader>(), ETHERNET_HEADER_LEN);
-        assert_eq!(core::mem::offset_of!(VlanHeader, tci), field::VLAN_TCI.start);
+        assert_eq!(
+            core::mem::offset_of!(VlanHeader, tci),
+            field::VLAN_TCI.start
+        );
         assert_eq!(
             core::mem::offset_of!(VlanHeader, ethertype),
             field::VLAN_ETHERTYPE.start

@@ -341,7 +341,10 @@ mod tests {
     #[test]
     fn field_offsets_match_structs() {
         use core::mem::offset_of;
-        assert_eq!(offset_of!(Ipv6Header, payload_len), field::PAYLOAD_LEN.start);
+        assert_eq!(
+            offset_of!(Ipv6Header, payload_len),
+            field::PAYLOAD_LEN.start
+        );
         assert_eq!(offset_of!(Ipv6Header, next_header), field::NEXT_HEADER);
         assert_eq!(offset_of!(Ipv6Header, hop_limit), field::HOP_LIMIT);
         assert_eq!(offset_of!(Ipv6Header, src), field::SRC.start);
