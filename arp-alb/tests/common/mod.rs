@@ -301,15 +301,22 @@ impl World {
     /// A bond of `members` members (member i has address mac(i+1), port i) and `clients`
     /// clients on ports after them.
     pub fn new(alb: Alb, members: usize, clients: usize) -> Self {
+        Self::with_spare(alb, members, 0, clients)
+    }
+
+    /// As `new`, with `spare` more member ports (down, not in the bond) for members added
+    /// later with [`World::add_member`].
+    pub fn with_spare(alb: Alb, members: usize, spare: usize, clients: usize) -> Self {
+        let ports = members + spare;
         let mut w = Self {
             now: Duration::ZERO,
             alb,
-            switch: Switch::new(members + clients),
-            nics: (0..members)
+            switch: Switch::new(ports + clients),
+            nics: (0..ports)
                 .map(|i| Nic {
                     hw_mac: mac(i as u8 + 1),
                     promisc: false,
-                    up: true,
+                    up: i < members,
                     promisc_on_at: None,
                     promisc_off_at: None,
                 })
@@ -318,7 +325,7 @@ impl World {
                 .map(|c| Client {
                     ip: client_ip(c as u8),
                     mac: client_mac(c as u16),
-                    port: members + c,
+                    port: ports + c,
                     cache: HashMap::new(),
                     rx: 0,
                 })
@@ -331,6 +338,9 @@ impl World {
                     .fold(0u32, |h, &b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
             },
         };
+        for i in members..ports {
+            w.switch.set_port(i, false);
+        }
         for i in 0..members {
             w.alb
                 .add_member(Duration::ZERO, i, mac(i as u8 + 1), 1000, MemberLink::Up)
@@ -544,6 +554,16 @@ impl World {
     pub fn advance(&mut self, by: Duration) {
         let to = self.now + by;
         self.advance_to(to);
+    }
+
+    /// A spare port's NIC comes up and joins the bond.
+    pub fn add_member(&mut self, m: usize) {
+        self.nics[m].up = true;
+        self.switch.set_port(m, true);
+        self.alb
+            .add_member(self.now, m, mac(m as u8 + 1), 1000, MemberLink::Up)
+            .unwrap();
+        self.pump();
     }
 
     /// Member link change: the switch port and NIC go down/up, and the bond is told.
