@@ -103,6 +103,9 @@
 #![forbid(unsafe_code)]
 
 extern crate alloc;
+// The `Arbitrary` derive (fuzzing only) names `std`; the crate itself uses none of it.
+#[cfg(feature = "arbitrary")]
+extern crate std;
 
 mod alb;
 mod members;

@@ -80,7 +80,7 @@ fn tlb_balances_unequal_flows_by_load() {
     // load: the heavy flow alone on one member, the eight light ones on the other.
     let second = run(&mut a, 10, 20, &weights);
     assert_eq!(second[0], second[1], "{second:?}");
-    let heavy = a.tlb_entries().nth(0).unwrap();
+    let heavy = a.tlb_entries().next().unwrap();
     assert_eq!(heavy.member, Some(0));
     for k in 1..9 {
         assert_eq!(a.tlb_entries().nth(k).unwrap().member, Some(1), "flow {k}");
