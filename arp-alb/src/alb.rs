@@ -900,7 +900,9 @@ impl Alb {
     /// A member's link state changed (Linux `bond_alb_handle_link_change` when it commits
     /// `BOND_LINK_DOWN` or `BOND_LINK_UP`). Entering `Down` moves its TLB entries and RLB
     /// clients away and teaches its address to the active member (promiscuous for 10 s);
-    /// entering `Up` orders a TLB and RLB rebalance at once.
+    /// entering `Up` orders a TLB and RLB rebalance at once. When the active member goes
+    /// `Down`, choose the new one right after ([`set_active`](Self::set_active)), as Linux
+    /// does in the same link commit: until then the active member is still the fallback.
     pub fn set_link(&mut self, now: Duration, index: usize, link: MemberLink) -> Result<(), Error> {
         let Some(m) = self.members.get_mut(index) else {
             return Err(Error::NoSuchMember(index));
