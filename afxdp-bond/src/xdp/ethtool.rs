@@ -11,6 +11,7 @@ use super::{Error, sys};
 
 const SIOCETHTOOL: libc::c_ulong = 0x8946;
 const ETHTOOL_GSET: u32 = 0x1;
+const ETHTOOL_GLINK: u32 = 0xa;
 const ETHTOOL_GCHANNELS: u32 = 0x3c;
 const ETHTOOL_GLINKSETTINGS: u32 = 0x4c;
 const SPEED_UNKNOWN: u32 = u32::MAX;
@@ -163,6 +164,31 @@ pub fn link_speed(ifname: &str) -> Result<LinkSpeed, Error> {
             Ok(decode(speed, cmd.duplex))
         }
     }
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct EthtoolValue {
+    cmd: u32,
+    data: u32,
+}
+
+/// The carrier as the driver reports it now (`ETHTOOL_GLINK`, what `miimon` reads through
+/// `netif_carrier_ok`): one ioctl, no netlink round trip.
+///
+/// Why poll this when rtnetlink sends events: the kernel's linkwatch sends a link event at
+/// once only when it deems it urgent; otherwise it sends at most one batch per second, so a
+/// carrier loss within a second of an earlier link change (a flap, or a member just set up)
+/// reaches a netlink listener up to one second late. A monitor that must fail over within a
+/// millisecond polls this as well, at the `miimon` rate.
+pub fn link_detected(ifname: &str) -> Result<bool, Error> {
+    let mut v = EthtoolValue {
+        cmd: ETHTOOL_GLINK,
+        data: 0,
+    };
+    ethtool(ifname, &mut v)
+        .map_err(|e| Error::new(format!("ethtool ETHTOOL_GLINK on {ifname}"), e))?;
+    Ok(v.data != 0)
 }
 
 #[repr(C)]
