@@ -529,6 +529,24 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root and network namespaces"]
+    fn program_loads_and_verifier_log_is_captured() {
+        let map = XskMap::new(4).unwrap();
+        assert_eq!(map.max_entries(), 4);
+        let _prog = RedirectProgram::load(&map).unwrap();
+        // A "map" descriptor that is no BPF map: the verifier refuses the ld_imm64 and says
+        // why in its log, which the error carries.
+        let fake = XskMap {
+            fd: OwnedFd::from(std::fs::File::open("/dev/null").unwrap()),
+            max_entries: 1,
+        };
+        let err = RedirectProgram::load(&fake).unwrap_err();
+        let log = err.verifier_log().expect("no verifier log in the error");
+        assert!(log.contains("fd"), "unexpected verifier log: {log}");
+        assert!(err.to_string().contains("BPF verifier log"), "{err}");
+    }
+
+    #[test]
     fn mode_parse() {
         assert_eq!("native".parse::<XdpMode>(), Ok(XdpMode::Native));
         assert_eq!("skb".parse::<XdpMode>(), Ok(XdpMode::Generic));
