@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 use afxdp_bond::xdp::{self, BindMode, MemberPort, RxFrame, XdpMode, XskConfig};
 use clap::{Parser, ValueEnum};
 
+mod common;
+use common::{build_udp, udp_seq};
+
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 enum Role {
     Tx,
@@ -71,39 +74,6 @@ fn parse_mac(s: &str) -> Option<[u8; 6]> {
     parts.next().is_none().then_some(mac)
 }
 
-fn ipv4_checksum(h: &[u8]) -> u16 {
-    let mut sum = 0u32;
-    for c in h.chunks(2) {
-        sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
-/// Writes frame `seq` of flow `flow` into `buf` (60 bytes).
-fn build(buf: &mut [u8], src: [u8; 6], dst: [u8; 6], flow: u32, seq: u64) {
-    buf[..60].fill(0);
-    buf[0..6].copy_from_slice(&dst);
-    buf[6..12].copy_from_slice(&src);
-    buf[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
-    let ip = &mut buf[14..34];
-    ip[0] = 0x45;
-    ip[2..4].copy_from_slice(&46u16.to_be_bytes());
-    ip[8] = 64;
-    ip[9] = 17;
-    ip[12..16].copy_from_slice(&[198, 18, 0, 1]);
-    ip[16..20].copy_from_slice(&[198, 19, (flow >> 8) as u8, flow as u8]);
-    let c = ipv4_checksum(ip);
-    ip[10..12].copy_from_slice(&c.to_be_bytes());
-    let udp = &mut buf[34..42];
-    udp[0..2].copy_from_slice(&(1024 + (flow % 60000) as u16).to_be_bytes());
-    udp[2..4].copy_from_slice(&9u16.to_be_bytes());
-    udp[4..6].copy_from_slice(&26u16.to_be_bytes());
-    buf[42..50].copy_from_slice(&seq.to_be_bytes());
-}
-
 fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let args = Args::parse();
@@ -153,7 +123,7 @@ fn run(args: &Args) -> Result<(), xdp::Error> {
             let mut k = 0;
             while k < 64 && sent < limit && sent < allowed {
                 let Some(mut f) = dp.alloc() else { break };
-                build(
+                build_udp(
                     dp.buf_mut(&mut f),
                     src,
                     dst,
@@ -177,9 +147,7 @@ fn run(args: &Args) -> Result<(), xdp::Error> {
                 continue;
             }
             received += 1;
-            let d = dp.data(&rx.frame);
-            if d.len() >= 50 && d[12..14] == [8, 0] && d[23] == 17 {
-                let seq = u64::from_be_bytes(d[42..50].try_into().unwrap_or([0; 8]));
+            if let Some(seq) = udp_seq(dp.data(&rx.frame)) {
                 if let Some(l) = last_seq {
                     if seq > l + 1 {
                         gaps += seq - l - 1;

@@ -279,9 +279,22 @@ impl Netns {
             .map(drop)
     }
 
-    /// Sets a sysctl inside the namespace (`net.*` keys are per namespace).
+    /// Sets a sysctl inside the namespace (`net.*` keys are per namespace), by writing
+    /// `/proc/sys/...` from a process inside it (no dependency on the `sysctl` binary).
     pub fn sysctl(&self, key: &str, value: &str) -> io::Result<()> {
-        self.run("sysctl", &["-q", "-w", &format!("{key}={value}")])
+        assert!(
+            key.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)),
+            "sysctl key {key:?}"
+        );
+        assert!(
+            value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b' '),
+            "sysctl value {value:?}"
+        );
+        let path = format!("/proc/sys/{}", key.replace('.', "/"));
+        self.run("sh", &["-c", &format!("echo '{value}' > {path}")])
             .map(drop)
     }
 
