@@ -123,6 +123,14 @@ impl Default for XskConfig {
 }
 
 /// One member interface, with the XDP redirect program attached.
+///
+/// The program takes every frame of every served queue, whatever its destination MAC, as
+/// far as the driver hands it to XDP: veth does; a physical NIC filters unknown unicast in
+/// hardware first, so the owner makes the member promiscuous ([`PromiscGuard`]) or gives it
+/// the bond's MAC ([`LinkGuard`]) as the bonding mode requires.
+///
+/// [`PromiscGuard`]: super::PromiscGuard
+/// [`LinkGuard`]: super::LinkGuard
 #[derive(Debug)]
 pub struct MemberPort {
     name: String,
@@ -906,8 +914,15 @@ impl Datapath {
 
     /// Tops up every fill ring from the pool, at most `per_ring` frames each.
     fn refill(&mut self, per_ring: usize) {
-        let Self { xsks, pool, .. } = self;
+        let Self {
+            xsks, pool, mode, ..
+        } = self;
         for x in xsks.iter_mut() {
+            // Zero-copy drivers stop pulling from an empty fill ring until woken; copy mode
+            // reads the fill ring in the receive path and needs no wake-up.
+            if *mode == BoundMode::ZeroCopy && x.fq.needs_wakeup() {
+                x.fq.wake();
+            }
             let want = pool.len().min(per_ring) as u32;
             if want == 0 {
                 break;

@@ -148,6 +148,11 @@ pub struct MemberLinkEvent {
 /// then the TX rings are flushed, completions reaped and fill rings refilled. Between
 /// iterations with no work the worker sleeps in `ppoll` until a socket, the TAP, the
 /// netlink socket is readable or `next_deadline()` comes.
+///
+/// With several workers ([`open_workers`](super::open_workers)) each runs its own hook value
+/// on its own thread: the per-frame methods of every worker's hook read the engine's
+/// published transmit plan; worker 0 alone gets link events (it owns the rtnetlink socket),
+/// and is the natural place for the control plane's deadlines and control frames.
 pub trait DatapathHook {
     /// A frame arrived on `member`. It may be rewritten in place (e.g. a MAC rewrite).
     fn on_member_rx(&mut self, now: Duration, member: usize, frame: &mut [u8]) -> RxAction;
