@@ -307,7 +307,7 @@ impl RedirectProgram {
             license: license.as_ptr() as u64,
             // Level 0 first: the kernel fills the log only on failure with level 1, and a
             // log buffer with level 0 is rejected; ask again with a log on failure.
-            prog_name: name16("afxdp_bond_redir"),
+            prog_name: name16("afxdp_bond_rx"),
             expected_attach_type: BPF_XDP,
             ..ProgLoadAttr::default()
         };
