@@ -638,3 +638,56 @@ fn member_mac_mtu_state_restored_on_drop() {
     })
     .unwrap();
 }
+
+#[test]
+#[ignore = "needs root and network namespaces"]
+fn xdp_bond_io_opens_and_restores_everything() {
+    init();
+    let a = Netns::new().unwrap();
+    let b = Netns::new().unwrap();
+    let (m0, _p0) = a.veth_to_queues(&b, 2).unwrap();
+    let (m1, _p1) = a.veth_to_queues(&b, 2).unwrap();
+    a.ip(&["link", "set", &m1, "mtu", "1400"]).unwrap();
+    let tap_name = netlab::unique_name('t');
+    let mac0 = a.mac(&m0).unwrap();
+    let mac1 = a.mac(&m1).unwrap();
+    a.enter(|| {
+        let cfg = XskConfig {
+            workers: 2,
+            ..small_cfg(XdpMode::Native)
+        };
+        let mut io = xdp::BondIo::open(
+            &[m0.as_str(), m1.as_str()],
+            Some(&xdp::HostConfig::named(&tap_name)),
+            &cfg,
+            true,
+        )
+        .unwrap();
+        assert!(xdp::BondIo::open(&[m0.as_str(), m0.as_str()], None, &cfg, false).is_err());
+        // A TAP with one queue per worker, the first member's MAC and the smallest MTU.
+        let tap = xdp::netlink::get_link(io.host().unwrap().1).unwrap();
+        assert_eq!(tap.mac, mac0);
+        assert_eq!(tap.mtu, 1400);
+        assert!(tap.admin_up);
+        let workers = io.take_workers();
+        assert_eq!(workers.len(), 2);
+        assert_eq!(io.member_index(&m1), Some(1));
+        assert!(io.member_ifindex(1).is_some());
+        let ifindex1 = io.member_ifindex(1).unwrap();
+        assert_eq!(xdp::netlink::get_link(ifindex1).unwrap().promiscuity, 1);
+        io.member_guard(1).unwrap().set_mac(mac0).unwrap();
+        assert_eq!(xdp::netlink::get_link(ifindex1).unwrap().mac, mac0);
+        assert!(a.link_details(&m1).unwrap().contains("prog/xdp"));
+        drop(workers);
+        drop(io);
+        let after = xdp::netlink::get_link(ifindex1).unwrap();
+        assert_eq!(after.mac, mac1, "member MAC not restored");
+        assert_eq!(after.promiscuity, 0, "promiscuity not dropped");
+        assert!(
+            !a.link_details(&m1).unwrap().contains("xdp"),
+            "XDP left attached"
+        );
+        assert!(xdp::sys::ifindex(&tap_name).is_err(), "TAP left behind");
+    })
+    .unwrap();
+}

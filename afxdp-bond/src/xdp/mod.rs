@@ -17,6 +17,7 @@
 //! - [`Tap`]: the host-side device (`bond0`).
 //! - [`LinkGuard`], [`PromiscGuard`]: member MAC/MTU/up changes undone on drop, promiscuity
 //!   held by a socket.
+//! - [`BondIo`]: all of the above for a bond, opened together and dropped in the right order.
 //!
 //! # Copy and zero-copy
 //! Sockets sharing a UMEM inherit the bind mode of the first one (the kernel rejects
@@ -25,6 +26,7 @@
 //! member refuses (veth answers `EOPNOTSUPP`), binds them all again in copy mode. The choice
 //! is logged and reported by [`Datapath::bind_mode`].
 
+mod bond_io;
 mod bpf;
 mod datapath;
 pub mod ethtool;
@@ -37,6 +39,7 @@ mod umem;
 use std::fmt;
 use std::io;
 
+pub use bond_io::{BondIo, HostConfig};
 pub use bpf::{AttachedMode, MemberXdp, RedirectProgram, XdpLink, XdpMode, XskMap};
 pub use datapath::{
     BindMode, BoundMode, Datapath, DatapathStats, KernelXskStats, MemberCounters, MemberPort,
