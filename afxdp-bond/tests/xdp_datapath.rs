@@ -691,3 +691,96 @@ fn xdp_bond_io_opens_and_restores_everything() {
     })
     .unwrap();
 }
+
+/// Counts steps that did work, and keeps link events.
+#[derive(Default)]
+struct Watch {
+    events: Vec<MemberLinkEvent>,
+}
+
+impl DatapathHook for Watch {
+    fn on_member_rx(&mut self, _: Duration, member: usize, _: &mut [u8]) -> RxAction {
+        RxAction::Forward(1 - member)
+    }
+    fn on_host_tx(&mut self, _: Duration, _: &mut [u8]) -> TxAction {
+        TxAction::Drop
+    }
+    fn on_link_event(&mut self, _: Duration, _: usize, ev: &MemberLinkEvent) {
+        self.events.push(ev.clone());
+    }
+}
+
+#[test]
+#[ignore = "needs root and network namespaces"]
+fn xdp_member_deleted_under_a_running_worker() {
+    init();
+    let w = wire(1);
+    let stop = AtomicBool::new(false);
+    let worker_tid = std::sync::atomic::AtomicU32::new(0);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (hook, cpu) = std::thread::scope(|s| {
+        let h = s.spawn(|| {
+            w.fwd
+                .enter(|| {
+                    let cfg = small_cfg(XdpMode::Native);
+                    let ports = [
+                        MemberPort::open(&w.b1, &cfg).unwrap(),
+                        MemberPort::open(&w.b2, &cfg).unwrap(),
+                    ];
+                    let mut ws = xdp::open_workers(&ports, &cfg, None).unwrap();
+                    worker_tid.store(thread_id(), Ordering::Relaxed);
+                    ready_tx.send(()).unwrap();
+                    let mut hook = Watch::default();
+                    ws[0].run(&mut hook, &stop).unwrap();
+                    hook
+                })
+                .unwrap()
+        });
+        ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        ping_ok(&w.n1, "198.18.0.2", 3).unwrap();
+        // The operator deletes member 1 (its peer goes with it).
+        w.fwd.ip(&["link", "del", &w.b2]).unwrap();
+        let _ = w.n1.exec_timeout(
+            "ping",
+            &["-c", "3", "-i", "0.1", "-W", "1", "198.18.0.2"],
+            Duration::from_secs(10),
+        );
+        // The worker must not spin on the dead socket: measure its CPU time over 500 ms.
+        let tid = worker_tid.load(Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(100));
+        let t0 = thread_cpu(tid);
+        std::thread::sleep(Duration::from_millis(500));
+        let cpu = thread_cpu(tid) - t0;
+        stop.store(true, Ordering::Relaxed);
+        (h.join().unwrap(), cpu)
+    });
+    assert!(
+        hook.events.iter().any(|e| e.state.removed),
+        "no removal event: {:?}",
+        hook.events
+    );
+    assert!(
+        cpu < Duration::from_millis(300),
+        "worker used {cpu:?} of CPU in 500 ms while idle"
+    );
+}
+
+/// The calling thread's id.
+fn thread_id() -> u32 {
+    let link = std::fs::read_link("/proc/thread-self").unwrap();
+    link.file_name().unwrap().to_string_lossy().parse().unwrap()
+}
+
+/// CPU time (user + system) of thread `tid` of this process so far.
+fn thread_cpu(tid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    // utime and stime (fields 14 and 15 of stat(5)), in clock ticks of 10 ms.
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10)
+}

@@ -322,6 +322,8 @@ struct Xsk {
     user: User,
     /// Descriptors waiting for the next TX flush (capacity fixed at creation).
     stage: Vec<XdpDesc>,
+    /// Consecutive copy-mode kicks that consumed nothing (the device went away or down).
+    stalled: u32,
 }
 
 impl fmt::Debug for Xsk {
@@ -889,6 +891,13 @@ impl Datapath {
                         break;
                     }
                 }
+                // Copy mode consumes inside sendto(): no progress means the device is gone
+                // or down, and short polls would only burn CPU until it is back.
+                if x.tx.pending() == pending {
+                    x.stalled = x.stalled.saturating_add(1);
+                } else {
+                    x.stalled = 0;
+                }
             }
             BoundMode::ZeroCopy => {
                 if x.tx.needs_wakeup() {
@@ -964,7 +973,7 @@ impl Datapath {
         let staged = self
             .xsks
             .iter()
-            .any(|x| !x.stage.is_empty() || x.tx.pending() > 0);
+            .any(|x| x.stalled < 64 && (!x.stage.is_empty() || x.tx.pending() > 0));
         if staged {
             // Frames wait for TX ring room or completions: come back soon.
             timeout = timeout.min(Duration::from_micros(200));
@@ -1227,6 +1236,7 @@ fn bind_all(
                 fq,
                 user,
                 stage: Vec::with_capacity(batch * 2),
+                stalled: 0,
             });
         }
     }
