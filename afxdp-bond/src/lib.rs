@@ -3,3 +3,6 @@
 //! The engine (`engine`, sans-IO) will compose the protocol crates into the seven Linux
 //! bonding modes; the I/O layer (`xdp`) will run it over AF_XDP sockets sharing one UMEM,
 //! with a TAP device as the host side.
+
+pub mod netlab;
+pub mod xdp;
