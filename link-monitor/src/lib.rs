@@ -5,3 +5,10 @@
 //! solicitation monitor (`ns_ip6_target`), with the Linux bonding driver's semantics.
 #![no_std]
 #![forbid(unsafe_code)]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod wire;
+
+pub use wire::{VlanPath, VlanTag};
