@@ -6,9 +6,12 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod options;
 pub mod wire;
 
+pub use options::{ArpAllTargets, ArpValidate, MonitorOptions, OptionError, OptionWarning};
 pub use wire::{VlanPath, VlanTag};
