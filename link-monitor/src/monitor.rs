@@ -120,7 +120,9 @@ pub enum Event {
         /// When.
         at: Duration,
     },
-    /// The monitor changed a member's role flag.
+    /// A member's role flag changed: by the monitor itself (the active-backup probe and its
+    /// commits, the load-balancing ARP monitor's up/down marking) or as a consequence of
+    /// [`LinkMonitor::set_active_member`]/[`LinkMonitor::set_member_state`].
     SlaveState {
         /// The member.
         member: usize,
