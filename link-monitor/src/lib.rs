@@ -22,8 +22,11 @@
 //!   carrier and `updelay` needs one more run than one coming back at a run, as in Linux.
 //! - `bond_time_in_interval(last, k)` is `last - d <= now <= last + k*d + d/2` with `d` the
 //!   exact `arp_interval`. Linux computes it in jiffies: `d` rounds up to whole jiffies
-//!   (`msecs_to_jiffies`; with `HZ=250`, 10 ms becomes 12 ms) and `d/2` rounds down to a jiffy.
-//!   An outcome differs only for a frame that arrives within a jiffy of a window's edge.
+//!   (`msecs_to_jiffies`; with `HZ=250`, 10 ms becomes 12 ms, and its runs are that far apart)
+//!   and `d/2` rounds down to a jiffy. Counted in intervals the outcome is the same; it can
+//!   differ only for a frame that arrives within a jiffy of a window's edge.
+//! - A Linux run that cannot take the RTNL lock retries one jiffy later; here a run always
+//!   completes at its time.
 //! - A new member's last receive/transmit time is one interval and one nanosecond before it
 //!   was added (Linux: one interval and one jiffy).
 //!
