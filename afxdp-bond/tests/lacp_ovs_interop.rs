@@ -1,207 +1,85 @@
-//! Interoperation with Open vSwitch: this crate's LACP, driven by a small harness over
-//! AF_PACKET sockets, negotiates with an OVS bond (`lacp=active`,
+//! Interoperation of the `lacp` crate alone with Open vSwitch: the crate's `System`, driven
+//! by a small harness over AF_PACKET sockets, negotiates with an OVS bond (`lacp=active`,
 //! `other_config:lacp-time=fast`, userspace datapath) over two veth pairs, every end inside
-//! network namespaces this test creates. Then one veth is set down and the port leaves on
-//! both sides.
+//! network namespaces this test creates (`afxdp_bond::netlab`). Then one veth is set down and
+//! the port leaves on both sides, and comes back when it is set up again.
 //!
-//! Needs root, `ip` and Open vSwitch: `cargo test -p lacp --test ovs_interop -- --include-ignored`.
+//! Needs root, `ip` and Open vSwitch:
+//! `cargo test -p afxdp-bond --test lacp_ovs_interop -- --include-ignored`.
 #![allow(clippy::needless_range_loop)]
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use afxdp_bond::netlab::{Netns, Ovs};
 use lacp::wire::SLOW_PROTOCOLS_MAC;
 use lacp::{Config, Event, LacpRate, Link, MacAddr, System};
 
 const OUR_MACS: [[u8; 6]; 2] = [[0x02, 0, 0, 0, 0xaa, 1], [0x02, 0, 0, 0, 0xaa, 2]];
 const BOND_MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0xaa, 0]);
 
-fn run(cmd: &str, args: &[&str], env: &[(&str, &str)]) -> Result<String, String> {
-    let out = Command::new(cmd)
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .map_err(|e| format!("{cmd}: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!(
-            "{cmd} {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
-
-fn must(cmd: &str, args: &[&str], env: &[(&str, &str)]) -> String {
-    run(cmd, args, env).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// Everything the test creates; removed on drop, also when the test fails.
+/// Everything the test creates; the netlab guards remove it on drop, also when the test fails.
 struct Lab {
-    ns_us: String,
-    ns_ovs: String,
-    dir: PathBuf,
+    ovs: Ovs,
+    /// Held so the namespace lives (and is removed) with the lab.
+    _ns_ovs: Netns,
+    ns_us: Netns,
     ours: [String; 2],
     theirs: [String; 2],
 }
 
 impl Lab {
     fn new() -> Self {
-        let pid = std::process::id();
-        let tag = format!("{:x}", pid % 0xfffff);
-        let lab = Self {
-            ns_us: format!("lacpi-{pid}-us"),
-            ns_ovs: format!("lacpi-{pid}-ovs"),
-            dir: std::env::temp_dir().join(format!("lacpi-{pid}-ovs")),
-            ours: [format!("lu{tag}a"), format!("lu{tag}b")],
-            theirs: [format!("lo{tag}a"), format!("lo{tag}b")],
-        };
-        lab.cleanup(); // leftovers of a killed run with the same name
-        std::fs::create_dir_all(&lab.dir).unwrap();
-        lab
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        let d = self.dir.to_str().unwrap().to_string();
-        ["OVS_RUNDIR", "OVS_LOGDIR", "OVS_DBDIR", "OVS_SYSCONFDIR"]
-            .into_iter()
-            .map(|k| (k, d.clone()))
-            .collect()
-    }
-
-    fn ovs(&self, cmd: &str, args: &[&str]) -> Result<String, String> {
-        let env = self.env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let mut full = vec!["netns", "exec", self.ns_ovs.as_str(), cmd];
-        full.extend_from_slice(args);
-        run("ip", &full, &env)
-    }
-
-    fn d(&self, f: &str) -> String {
-        self.dir.join(f).to_str().unwrap().to_string()
-    }
-
-    fn setup(&self) {
-        must("ip", &["netns", "add", &self.ns_us], &[]);
-        must("ip", &["netns", "add", &self.ns_ovs], &[]);
-        for i in 0..2 {
-            let m = MacAddr(OUR_MACS[i]).to_string();
-            must(
-                "ip",
-                &[
-                    "-n",
-                    &self.ns_us,
+        let ns_us = Netns::new().expect("namespace");
+        let ns_ovs = Netns::new().expect("namespace");
+        let (a0, b0) = ns_us.veth_to(&ns_ovs).expect("veth");
+        let (a1, b1) = ns_us.veth_to(&ns_ovs).expect("veth");
+        for (i, a) in [&a0, &a1].into_iter().enumerate() {
+            ns_us
+                .ip(&[
                     "link",
-                    "add",
-                    &self.ours[i],
+                    "set",
+                    a,
                     "address",
-                    &m,
-                    "type",
-                    "veth",
-                    "peer",
-                    "name",
-                    &self.theirs[i],
-                    "netns",
-                    &self.ns_ovs,
-                ],
-                &[],
-            );
-            must(
-                "ip",
-                &["-n", &self.ns_us, "link", "set", &self.ours[i], "up"],
-                &[],
-            );
-            must(
-                "ip",
-                &["-n", &self.ns_ovs, "link", "set", &self.theirs[i], "up"],
-                &[],
-            );
+                    &MacAddr(OUR_MACS[i]).to_string(),
+                ])
+                .expect("set MAC");
         }
-        must(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                &self.ns_ovs,
-                "sysctl",
-                "-q",
-                "-w",
-                "net.ipv4.conf.all.arp_ignore=1",
-            ],
-            &[],
-        );
-        // A private ovsdb-server and ovs-vswitchd, all state in the temp dir.
-        must(
-            "ovsdb-tool",
-            &[
-                "create",
-                &self.d("conf.db"),
-                "/usr/share/openvswitch/vswitch.ovsschema",
-            ],
-            &[],
-        );
-        self.ovs(
-            "ovsdb-server",
-            &[
-                &self.d("conf.db"),
-                &format!("--remote=punix:{}", self.d("db.sock")),
-                &format!("--pidfile={}", self.d("ovsdb-server.pid")),
-                &format!("--unixctl={}", self.d("ovsdb-server.ctl")),
-                &format!("--log-file={}", self.d("ovsdb-server.log")),
-                "--detach",
-            ],
-        )
-        .unwrap();
-        let db = format!("--db=unix:{}", self.d("db.sock"));
-        self.ovs("ovs-vsctl", &[&db, "--no-wait", "init"]).unwrap();
-        self.ovs(
-            "ovs-vswitchd",
-            &[
-                &format!("unix:{}", self.d("db.sock")),
-                &format!("--pidfile={}", self.d("ovs-vswitchd.pid")),
-                &format!("--unixctl={}", self.d("ovs-vswitchd.ctl")),
-                &format!("--log-file={}", self.d("ovs-vswitchd.log")),
-                "--detach",
-            ],
-        )
-        .unwrap();
-        self.ovs(
-            "ovs-vsctl",
-            &[
-                &db,
-                "add-br",
-                "br0",
-                "--",
-                "set",
-                "bridge",
-                "br0",
-                "datapath_type=netdev",
-                "--",
-                "add-bond",
-                "br0",
-                "bond0",
-                &self.theirs[0],
-                &self.theirs[1],
-                "lacp=active",
-                "bond_mode=balance-tcp",
-                "other_config:lacp-time=fast",
-            ],
-        )
-        .unwrap();
+        let ovs = Ovs::start(&ns_ovs).expect("start Open vSwitch");
+        ovs.vsctl(&[
+            "add-br",
+            "br0",
+            "--",
+            "set",
+            "bridge",
+            "br0",
+            "datapath_type=netdev",
+            "--",
+            "add-bond",
+            "br0",
+            "bond0",
+            &b0,
+            &b1,
+            "lacp=active",
+            "bond_mode=balance-tcp",
+            "other_config:lacp-time=fast",
+        ])
+        .expect("OVS bond");
+        Self {
+            ovs,
+            _ns_ovs: ns_ovs,
+            ns_us,
+            ours: [a0, a1],
+            theirs: [b0, b1],
+        }
     }
 
     fn appctl(&self, args: &[&str]) -> String {
-        let ctl = format!("--target={}", self.d("ovs-vswitchd.ctl"));
-        let mut a = vec![ctl.as_str()];
-        a.extend_from_slice(args);
-        self.ovs("ovs-appctl", &a).unwrap_or_else(|e| e)
+        self.ovs.appctl(args).unwrap_or_else(|e| e.to_string())
     }
 
     fn lacp_show(&self) -> String {
@@ -215,46 +93,6 @@ impl Lab {
             .unwrap_or("")
             .to_string()
     }
-
-    fn kill_pidfile(&self, name: &str) {
-        let Ok(pid) = std::fs::read_to_string(self.dir.join(name)) else {
-            return;
-        };
-        let pid = pid.trim();
-        if pid.is_empty() {
-            return;
-        }
-        let _ = run("kill", &["-TERM", pid], &[]);
-        for _ in 0..50 {
-            if run("kill", &["-0", pid], &[]).is_err() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        let _ = run("kill", &["-KILL", pid], &[]);
-    }
-
-    fn cleanup(&self) {
-        self.kill_pidfile("ovs-vswitchd.pid");
-        self.kill_pidfile("ovsdb-server.pid");
-        let _ = run("ip", &["netns", "del", &self.ns_us], &[]);
-        let _ = run("ip", &["netns", "del", &self.ns_ovs], &[]);
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        self.cleanup();
-    }
-}
-
-/// Enters a network namespace on the current thread.
-fn enter_netns(name: &str) {
-    let f = std::fs::File::open(format!("/var/run/netns/{name}")).expect("netns file");
-    // SAFETY: setns with a valid namespace fd only changes this thread's namespace.
-    let r = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
-    assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
 }
 
 /// An AF_PACKET socket bound to one interface, receiving slow-protocols frames.
@@ -364,8 +202,7 @@ struct Shared {
 }
 
 /// The harness: a real-clock loop around a `lacp::System`, bounded in time.
-fn lacp_loop(ns: String, ifnames: [String; 2], shared: Arc<Mutex<Shared>>, stop: Arc<AtomicBool>) {
-    enter_netns(&ns);
+fn lacp_loop(ifnames: [String; 2], shared: Arc<Mutex<Shared>>, stop: Arc<AtomicBool>) {
     let socks = [
         PacketSocket::open(&ifnames[0]),
         PacketSocket::open(&ifnames[1]),
@@ -465,29 +302,31 @@ fn wait_for(what: &str, within: Duration, mut cond: impl FnMut() -> bool) -> Dur
 #[ignore = "needs root and network namespaces"]
 fn negotiates_with_open_vswitch_and_a_cut_port_leaves_both_sides() {
     let lab = Lab::new();
-    lab.setup();
     let shared = Arc::new(Mutex::new(Shared::default()));
     let stop = Arc::new(AtomicBool::new(false));
-    let worker = {
-        let (ns, ifs, sh, st) = (
-            lab.ns_us.clone(),
-            lab.ours.clone(),
-            shared.clone(),
-            stop.clone(),
-        );
-        thread::spawn(move || lacp_loop(ns, ifs, sh, st))
-    };
-    struct StopGuard(Arc<AtomicBool>, Option<thread::JoinHandle<()>>);
+    // The harness runs on a thread inside our namespace; the test thread watches both sides
+    // and stops the harness when it is done (also when it fails: the guard sets `stop`).
+    struct StopGuard(Arc<AtomicBool>);
     impl Drop for StopGuard {
         fn drop(&mut self) {
             self.0.store(true, Ordering::Relaxed);
-            if let Some(h) = self.1.take() {
-                let _ = h.join();
-            }
         }
     }
-    let _guard = StopGuard(stop, Some(worker));
+    let (ifs, sh, st) = (lab.ours.clone(), shared.clone(), stop.clone());
+    let ns_us = &lab.ns_us;
+    thread::scope(|s| {
+        let harness = s.spawn(move || ns_us.enter(move || lacp_loop(ifs, sh, st)));
+        let _guard = StopGuard(stop.clone());
+        watch(&lab, &shared);
+        drop(_guard);
+        harness
+            .join()
+            .expect("harness thread")
+            .expect("enter namespace");
+    });
+}
 
+fn watch(lab: &Lab, shared: &Mutex<Shared>) {
     // Phase 1: negotiation.
     let mut show = String::new();
     let t = wait_for(
@@ -527,11 +366,7 @@ fn negotiates_with_open_vswitch_and_a_cut_port_leaves_both_sides() {
     );
 
     // Phase 2: cut the second veth (set it down: carrier lost at both ends).
-    must(
-        "ip",
-        &["-n", &lab.ns_us, "link", "set", &lab.ours[1], "down"],
-        &[],
-    );
+    lab.ns_us.set_up(&lab.ours[1], false).expect("cut");
     let t = wait_for("port 1 left on both sides", Duration::from_secs(15), || {
         show = lab.lacp_show();
         let sh = shared.lock().unwrap();
@@ -548,11 +383,7 @@ fn negotiates_with_open_vswitch_and_a_cut_port_leaves_both_sides() {
     println!("{bond}");
 
     // Phase 3: repair; the port comes back on both sides.
-    must(
-        "ip",
-        &["-n", &lab.ns_us, "link", "set", &lab.ours[1], "up"],
-        &[],
-    );
+    lab.ns_us.set_up(&lab.ours[1], true).expect("repair");
     let t = wait_for("port 1 back on both sides", Duration::from_secs(15), || {
         show = lab.lacp_show();
         let sh = shared.lock().unwrap();
