@@ -4,5 +4,7 @@
 //! bonding modes; the I/O layer (`xdp`) will run it over AF_XDP sockets sharing one UMEM,
 //! with a TAP device as the host side.
 
+#[forbid(unsafe_code)]
+pub mod engine;
 pub mod netlab;
 pub mod xdp;
