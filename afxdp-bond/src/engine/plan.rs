@@ -525,10 +525,13 @@ impl Plan {
     /// bond's receive probe, or says the Bond must see it ([`Rx::ViaBond`]). Counts the
     /// outcome in the worker's counters.
     ///
-    /// In balance-alb a unicast frame to the member's own MAC (each client is given a
+    /// In balance-alb a unicast frame to one of the members' MACs (each client is given a
     /// member's MAC) gets the bond's MAC as its destination when it is delivered: Linux
     /// keeps the `PACKET_HOST` type the member gave it, while a host side reached through a
-    /// TAP device would see a frame for another host and drop it.
+    /// TAP device would see a frame for another host and drop it. Unlike Linux this also
+    /// covers a frame for a failed member's MAC that the active member receives while it
+    /// listens promiscuously for that member's clients (Linux's stack drops those as
+    /// `PACKET_OTHERHOST` until the client learns its new member).
     #[inline]
     pub fn classify_rx(&self, w: &mut Worker, member: usize, frame: &mut [u8]) -> Rx {
         let rx = self.classify(member, frame, false);
@@ -560,7 +563,12 @@ impl Plan {
     /// See [`classify_rx`](Self::classify_rx).
     #[inline(always)]
     pub(crate) fn alb_rewrite_dst(&self, member: usize, frame: &mut [u8], dst: MacAddr) {
-        if !dst.is_multicast() && dst == self.member_mac[member] && dst != self.bond_mac {
+        if dst.is_multicast() || dst == self.bond_mac {
+            return;
+        }
+        let ours = dst == self.member_mac[member]
+            || self.members.iter().any(|m| self.member_mac[m] == dst);
+        if ours {
             frame[..6].copy_from_slice(&self.bond_mac.0);
         }
     }

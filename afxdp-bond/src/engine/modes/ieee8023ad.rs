@@ -102,6 +102,14 @@ impl Bond {
                 }
             }
         }
+        if self.fallback {
+            let usable = self.curr_active.is_some_and(|a| self.link_up(a));
+            if !usable {
+                let before = self.curr_active;
+                self.select_active_slave(now);
+                changed |= self.curr_active != before;
+            }
+        }
         changed |= self.lacp_roles(now);
         // ad_cond_set_peer_notif(): with broadcast_neighbor, a port that starts
         // distributing makes the bond notify its peers (at the next monitor runs).
