@@ -124,5 +124,8 @@ pub use notify::{IGMP_RESEND_INTERVAL, MAX_GROUPS};
 pub use options::{
     BondOptions, FailOverMac, LacpFallback, Mode, OptionError, OptionWarning, PrimaryReselect,
 };
-pub use plan::{MAX_MEMBERS, MemberMask, Plan, Rx, RxDrop, Tx, TxDrop, Worker, WorkerCounters};
+pub use plan::{
+    MAX_MEMBERS, MemberCounterCells, MemberMask, Plan, Rx, RxDrop, Tx, TxDrop, Worker,
+    WorkerCounters,
+};
 pub use status::VERSION_LINE;
