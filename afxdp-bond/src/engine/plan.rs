@@ -23,11 +23,16 @@
 //! - the host's IGMP/MLD membership reports in the modes that re-send them after a
 //!   failover (`resend_igmp`: balance-rr, active-backup, balance-tlb, balance-alb), so the
 //!   bond learns the host's groups;
-//! - received LACPDUs and Marker PDUs in 802.3ad, the frames the ARP/NS monitor must see,
-//!   and received ARP in balance-alb (receive load balancing learns from it).
+//! - received LACPDUs and Marker PDUs in 802.3ad, and received ARP in balance-alb (receive
+//!   load balancing learns from it);
+//! - with the ARP/NS monitor (`arp_interval`), the frames it counts, as Linux's receive hook
+//!   sees them: the ARP and IPv6 frames of a member it validates (or filters), and every
+//!   frame of a member it neither validates nor filters (`arp_validate=none`, where any
+//!   frame proves the member alive). Prefer `arp_validate=all` (or `filter`) on a busy
+//!   multi-worker bond.
 //!
-//! balance-rr, active-backup, balance-xor, broadcast and 802.3ad data frames never need
-//! the Bond.
+//! With the MII monitor, balance-rr, active-backup, balance-xor, broadcast and 802.3ad data
+//! frames never need the Bond.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
