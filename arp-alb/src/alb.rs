@@ -348,11 +348,12 @@ struct Rlb {
     v6: Option<ClientTable<16>>,
     /// Linux `rx_slave`: the last member given a client.
     rx_slave: Option<usize>,
-    /// Linux `rx_ntt`; `update_due` is set exactly when it is.
+    /// Linux `rx_ntt`; `update_due` is set exactly when it is, while the bond has a member.
     rx_ntt: bool,
     update_due: Option<Duration>,
-    /// The part of `rlb_update_delay_counter` still to run when `rx_ntt` is next set:
-    /// Linux counts it down only on ticks where `rx_ntt` is set.
+    /// The part of `rlb_update_delay_counter` still to run when `rx_ntt` is next set (or
+    /// when a member joins an empty bond with `rx_ntt` set): Linux counts it down only on
+    /// ticks where `rx_ntt` is set and the bond has a slave.
     update_delay: Duration,
     /// Linux `rlb_update_retry_counter`.
     retry: u32,
@@ -822,6 +823,11 @@ impl Alb {
         }
         if let Some(r) = self.rlb.as_mut() {
             r.rebalance_due = Some(now);
+            if first && r.rx_ntt {
+                // The update round left pending when the last member went resumes with the
+                // delay it had left (Linux's monitor stops counting while there is no slave).
+                r.update_due = Some(now.saturating_add(r.update_delay));
+            }
         }
         Ok(())
     }
@@ -886,6 +892,12 @@ impl Alb {
             self.lp_due = None;
             self.rebalance_due = None;
             if let Some(r) = self.rlb.as_mut() {
+                // Nothing runs without a member: keep what is left of a pending update
+                // round's delay for when one joins, instead of a deadline that would be in
+                // the past by then.
+                if let Some(due) = r.update_due.take() {
+                    r.update_delay = due.saturating_sub(now);
+                }
                 if let Some((m, _)) = r.promisc.take() {
                     self.events.push_back(Event::SetPromiscuous {
                         member: m,

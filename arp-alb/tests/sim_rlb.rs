@@ -311,3 +311,60 @@ fn host_data_to_clients_leaves_balanced_and_rewritten() {
     assert_eq!(per, [16, 0]);
     let _ = MemberLink::Up;
 }
+
+/// Found by the `alb` fuzz target: an update round pending when the last member left kept
+/// its deadline, so a member added much later saw `poll_timeout` in the past. The round now
+/// waits, with the delay it had left, until a member joins.
+#[test]
+fn a_pending_update_round_waits_for_a_member_after_the_bond_empties() {
+    use arp_alb::wire::ArpOperation;
+    let mut alb = alb();
+    let t0 = Duration::ZERO;
+    alb.add_member(t0, 0, mac(1), 1_000, MemberLink::Up)
+        .unwrap();
+    alb.set_active(t0, Some(0)).unwrap();
+    while alb.poll_event().is_some() {}
+    while alb.poll_transmit(t0).is_some() {}
+    alb.handle_timeout(t0);
+    // The host answers a client: the client is recorded with its address, an update due.
+    let client = arp_alb::MacAddr([0x02, 0, 0, 0, 0, 0x42]);
+    let mut reply = common::arp_frame(
+        ArpOperation::Reply,
+        client,
+        mac(1),
+        mac(1),
+        HOST_IP,
+        client,
+        common::client_ip(5),
+    );
+    assert!(matches!(
+        alb.select_tx(t0, &mut reply, |_| 0),
+        TxDecision::Send { member: 0, .. }
+    ));
+    assert_eq!(alb.poll_timeout(), Some(t0));
+    // The only member leaves before the round runs; nothing is due without a member.
+    alb.remove_member(t0, 0).unwrap();
+    assert_eq!(alb.poll_timeout(), None);
+    // Long after, a member joins: no deadline in the past, and the round runs now.
+    let later = Duration::from_secs(180);
+    alb.add_member(later, 1, mac(2), 1_000, MemberLink::Up)
+        .unwrap();
+    alb.set_active(later, Some(1)).unwrap();
+    while alb.poll_event().is_some() {}
+    while alb.poll_transmit(later).is_some() {}
+    assert_eq!(alb.poll_timeout(), Some(later));
+    alb.handle_timeout(later);
+    let mut updates = 0;
+    while let Some(tx) = alb.poll_transmit(later) {
+        if tx.kind == TransmitKind::ArpUpdate {
+            assert_eq!(tx.member, 1);
+            updates += 1;
+        }
+    }
+    assert_eq!(
+        updates,
+        arp_alb::RLB_ARP_BURST_SIZE,
+        "the client is told its member"
+    );
+    assert!(alb.poll_timeout().is_some_and(|d| d > later));
+}

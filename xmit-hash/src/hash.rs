@@ -99,7 +99,10 @@ pub fn flow_keys(policy: Policy, frame: &[u8]) -> Option<FlowKeys> {
         Policy::Layer2 | Policy::VlanSrcMac => None,
         Policy::Layer23 => dissect_l3(&f, false),
         Policy::Layer34 => dissect_l3(&f, true),
-        Policy::Encap23 | Policy::Encap34 => dissect_encap(&f),
+        // The dissector reads the ports for encap2+3 too (they are in the kernel's bonding
+        // key set), but the policy does not hash them: like layer2+3, show none.
+        Policy::Encap23 => dissect_encap(&f).map(|k: FlowKeys| FlowKeys { ports: [0; 4], ..k }),
+        Policy::Encap34 => dissect_encap(&f),
     }
 }
 

@@ -583,6 +583,12 @@ fn flow_keys_show_what_was_extracted() {
     assert_eq!(keys.addrs.src_u32() ^ keys.addrs.dst_u32(), AB);
     // layer2+3 does not read ports.
     assert_eq!(flow_keys(Policy::Layer23, &f).unwrap().ports, [0; 4]);
+    // Neither does encap2+3's hash, so its keys show none either (found by the `xmit_hash`
+    // fuzz target: the dissector's ports were returned, against the `FlowKeys::ports` docs).
+    let encap23 = flow_keys(Policy::Encap23, &f).unwrap();
+    assert_eq!(encap23.ports, [0; 4]);
+    assert_eq!(encap23.addrs, keys.addrs);
+    assert_eq!(flow_keys(Policy::Encap34, &f).unwrap().ports, keys.ports);
     assert_eq!(flow_keys(Policy::Layer2, &f), None);
     assert_eq!(flow_keys(Policy::VlanSrcMac, &f), None);
 }

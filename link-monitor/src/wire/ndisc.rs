@@ -271,9 +271,16 @@ impl<B: ByteSlice> NdPacket<B> {
         )
     }
 
-    /// Whether the received checksum is right.
+    /// Whether the received checksum is right: the one's complement sum over the
+    /// pseudo-header and the whole message, checksum field included, is all ones (RFC 1071,
+    /// as Linux's `icmpv6_rcv` checks it). So a field of 0xffff verifies where
+    /// [`compute_checksum`](Self::compute_checksum) gives 0: both are one's complement zero.
     pub fn verify_checksum(&self) -> bool {
-        self.compute_checksum() == self.checksum()
+        icmpv6_checksum(
+            &self.src_addr(),
+            &self.dst_addr(),
+            &[self.icmp.as_bytes(), self.body.as_bytes(), &self.options],
+        ) == 0
     }
 }
 
@@ -709,6 +716,35 @@ mod tests {
         padded[..72].copy_from_slice(&NS[ETH..]);
         let p = NdPacket::new_checked(&padded[..]).unwrap();
         assert_eq!(NdiscRepr::parse(&p), Ok(ns_repr()));
+    }
+
+    #[test]
+    fn checksum_field_of_0xffff_is_zero_too() {
+        // Found by the `ndisc_wire` fuzz target: an NS whose checksum computes to 0 was
+        // refused when it carried the other one's complement zero, 0xffff, which Linux (and
+        // arp-alb) accept. Find a target address that makes the checksum 0.
+        let mut buf = [0u8; 72];
+        let zero = (0..=u16::MAX)
+            .find_map(|n| {
+                let mut target = A2.octets();
+                target[12..14].copy_from_slice(&n.to_be_bytes());
+                let repr = NdiscRepr {
+                    target_addr: Ipv6Addr::from(target),
+                    ..ns_repr()
+                };
+                repr.emit(&mut buf).ok()?;
+                (buf[42..44] == [0, 0]).then_some(repr)
+            })
+            .expect("some target gives a zero checksum");
+        buf[42..44].copy_from_slice(&[0xff, 0xff]);
+        let p = NdPacket::new_checked(&buf[..]).unwrap();
+        assert_eq!(p.compute_checksum(), 0);
+        assert!(p.verify_checksum());
+        assert_eq!(NdiscRepr::parse(&p), Ok(zero));
+        // Any other wrong value is still refused.
+        buf[42..44].copy_from_slice(&[0xff, 0xfe]);
+        let p = NdPacket::new_checked(&buf[..]).unwrap();
+        assert_eq!(NdiscRepr::parse(&p), Err(WireError::Icmpv6Checksum));
     }
 
     #[test]
