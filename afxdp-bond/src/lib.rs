@@ -4,5 +4,6 @@
 //! bonding modes; the I/O layer (`xdp`) will run it over AF_XDP sockets sharing one UMEM,
 //! with a TAP device as the host side.
 
+pub mod control;
 pub mod netlab;
 pub mod xdp;
