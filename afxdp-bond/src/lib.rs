@@ -5,5 +5,7 @@
 //! with a TAP device as the host side.
 
 pub mod control;
+#[forbid(unsafe_code)]
+pub mod engine;
 pub mod netlab;
 pub mod xdp;

@@ -494,6 +494,13 @@ impl LinkMonitor {
         self.member(member).map(|m| m.carrier)
     }
 
+    /// The monitor runs left of the member's `updelay` or `downdelay` countdown
+    /// (`slave->delay`), which Linux's active member selection compares between members
+    /// going back (`bond_find_best_slave()` prefers the one closest to up).
+    pub fn delay_intervals(&self, member: usize) -> Option<i64> {
+        self.member(member).map(|m| m.delay)
+    }
+
     /// How often the monitors took the member down (`Link Failure Count:`).
     pub fn link_failure_count(&self, member: usize) -> Option<u32> {
         self.member(member).map(|m| m.link_failure_count)

@@ -372,3 +372,16 @@ fn each_delay_value_changes_the_outcome() {
         }
     }
 }
+
+#[test]
+fn delay_intervals_count_down_the_updelay() {
+    let mut sim = Sim::new(mii(100, 300, 0), MonitorStyle::ActiveBackup, 2);
+    sim.run_until(ms(50));
+    // Member 1 was added with carrier and updelay 3: going back with 3 runs to wait; the run
+    // at 0 took one.
+    assert_eq!(sim.mon.link_state(1), Some(Back));
+    assert_eq!(sim.mon.delay_intervals(1), Some(2));
+    sim.run_until(ms(150));
+    assert_eq!(sim.mon.delay_intervals(1), Some(1));
+    assert_eq!(sim.mon.delay_intervals(7), None);
+}
