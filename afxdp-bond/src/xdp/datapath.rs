@@ -1049,6 +1049,11 @@ impl Datapath {
     /// the members, appending to `out` (which does not grow: reserve capacity once).
     /// Returns the number appended.
     pub fn recv_burst(&mut self, out: &mut Vec<RxFrame>) -> usize {
+        self.recv_burst_limit(out, usize::MAX)
+    }
+
+    /// [`recv_burst`](Self::recv_burst), receiving at most `limit` frames.
+    pub fn recv_burst_limit(&mut self, out: &mut Vec<RxFrame>, limit: usize) -> usize {
         let mut descs = [XdpDesc {
             addr: 0,
             len: 0,
@@ -1057,7 +1062,7 @@ impl Datapath {
         let mut total = 0;
         let count = self.xsks.len();
         for k in 0..count {
-            let room = out.capacity() - out.len();
+            let room = (out.capacity() - out.len()).min(limit - total);
             if room == 0 {
                 break;
             }

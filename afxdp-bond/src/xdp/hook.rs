@@ -73,6 +73,11 @@ impl MemberSet {
         self.0
     }
 
+    /// The set with mask `bits` (bit i = member i).
+    pub const fn from_bits(bits: u64) -> Self {
+        Self(bits)
+    }
+
     /// The members, lowest index first.
     pub fn iter(self) -> impl Iterator<Item = usize> {
         let mut bits = self.0;
