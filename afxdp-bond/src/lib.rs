@@ -8,4 +8,5 @@ pub mod control;
 #[forbid(unsafe_code)]
 pub mod engine;
 pub mod netlab;
+pub mod runtime;
 pub mod xdp;
