@@ -239,8 +239,13 @@ fn answer(mut conn: UnixStream, handler: &dyn Fn(&str) -> String) -> io::Result<
 /// Sends `request` to the bond called `name` and returns its answer. An `error: ...` answer
 /// becomes an `Err` with that message.
 pub fn request(name: &str, request: &str) -> io::Result<String> {
+    request_at(&run_dir(), name, request)
+}
+
+/// [`request`] to a bond whose control socket is in `dir`.
+pub fn request_at(dir: &Path, name: &str, request: &str) -> io::Result<String> {
     check_name(name).map_err(io::Error::other)?;
-    let path = socket_path(name);
+    let path = dir.join(format!("{name}.sock"));
     let mut conn = UnixStream::connect(&path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => io::Error::new(
             e.kind(),

@@ -7,6 +7,7 @@
 pub mod control;
 #[forbid(unsafe_code)]
 pub mod engine;
+pub mod lab;
 pub mod netlab;
 pub mod runtime;
 pub mod xdp;

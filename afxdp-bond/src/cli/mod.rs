@@ -1,6 +1,7 @@
 //! The command line: one subcommand per job, errors as one line on stderr.
 
 mod hash;
+mod lab;
 mod run;
 mod status;
 
@@ -20,6 +21,7 @@ struct Cli {
 enum Command {
     Run(Box<run::RunArgs>),
     Status(status::StatusArgs),
+    Lab(Box<lab::LabArgs>),
     Hash(hash::HashArgs),
 }
 
@@ -59,6 +61,7 @@ pub(crate) fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Status(args) => status::run(&args),
+        Command::Lab(args) => lab::run(&args),
         Command::Hash(args) => hash::run(&args),
     };
     match result {
@@ -74,6 +77,7 @@ pub(crate) fn main() -> ExitCode {
 fn init_logging() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format_timestamp_millis()
+        .format_target(false)
         .init();
 }
 

@@ -317,6 +317,7 @@ impl Runtime {
                 io,
             }),
             names: cfg.members.clone(),
+            lacp_logged: vec![(false, false); n],
         };
         let shared = Arc::new(Shared {
             control: Mutex::new(control),

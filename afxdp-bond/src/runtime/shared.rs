@@ -110,6 +110,8 @@ pub(crate) struct Control {
     pub(crate) bond: Bond,
     pub(crate) devices: Option<Devices>,
     pub(crate) names: Vec<String>,
+    /// 802.3ad: the (collecting, distributing) state of each port last logged.
+    pub(crate) lacp_logged: Vec<(bool, bool)>,
 }
 
 fn mac_str(m: MacAddr) -> String {
@@ -149,7 +151,28 @@ impl Control {
                 break;
             }
         }
+        self.log_lacp();
         self.bond.poll_timeout()
+    }
+
+    /// Logs the 802.3ad ports that started or stopped collecting or distributing (the
+    /// engine reports aggregator changes, not port states).
+    fn log_lacp(&mut self) {
+        let Some(l) = self.bond.lacp() else { return };
+        for (i, seen) in self.lacp_logged.iter_mut().enumerate() {
+            let now = (l.is_collecting(i), l.is_distributing(i));
+            if now != *seen {
+                *seen = now;
+                let what = match now {
+                    (true, true) => "collecting and distributing",
+                    (true, false) => "collecting, not distributing",
+                    (false, true) => "distributing, not collecting",
+                    (false, false) => "neither collecting nor distributing",
+                };
+                let name = self.names.get(i).map_or("?", String::as_str);
+                log::info!("{name}: LACP port {what}");
+            }
+        }
     }
 
     fn apply(&mut self, plan: &PlanCell, e: Event) {
