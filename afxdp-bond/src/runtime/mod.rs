@@ -173,6 +173,9 @@ impl Runtime {
     pub fn open(cfg: RunConfig) -> Result<Self, RunError> {
         crate::control::check_name(&cfg.name).map_err(RunError)?;
         preflight::check_privileges(cfg.umem_bytes()).map_err(RunError)?;
+        if cfg.control_socket {
+            preflight::check_not_running(&cfg.name).map_err(RunError)?;
+        }
         let links = preflight::check_members(&cfg.name, &cfg.members).map_err(RunError)?;
         for p in &cfg.ports {
             if cfg.members.contains(p) {
