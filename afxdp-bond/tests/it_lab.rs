@@ -57,7 +57,10 @@ fn lab_802_3ad_against_a_second_afxdp_bond() {
     assert!(text.contains("802.3ad partner"), "{text}");
     assert!(text.contains("every port distributing"), "{text}");
     assert!(text.contains("--- status before the cut ---"));
-    assert!(text.contains("LACP port collecting and distributing"), "{text}");
+    assert!(
+        text.contains("LACP port collecting and distributing"),
+        "{text}"
+    );
     assert_eq!(num(&f, "ping_before"), 5.0);
     assert_eq!(num(&f, "ping_after"), 5.0);
     let sent = num(&f, "sent");
@@ -72,7 +75,14 @@ fn lab_802_3ad_against_a_second_afxdp_bond() {
 #[test]
 #[ignore = "needs root and network namespaces"]
 fn lab_active_backup_through_a_bridge() {
-    let (text, f) = lab(&["--mode", "active-backup", "--keep-going-secs", "1", "--members", "3"]);
+    let (text, f) = lab(&[
+        "--mode",
+        "active-backup",
+        "--keep-going-secs",
+        "1",
+        "--members",
+        "3",
+    ]);
     println!("{text}");
     assert_eq!(f["mode"], "active-backup");
     assert!(text.contains("Linux bridge"), "{text}");
