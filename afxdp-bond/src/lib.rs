@@ -1,7 +1,7 @@
 //! A user-space NIC bond over AF_XDP.
 //!
-//! The engine (`engine`, sans-IO) will compose the protocol crates into the seven Linux
-//! bonding modes; the I/O layer (`xdp`) will run it over AF_XDP sockets sharing one UMEM,
+//! The engine ([`engine`], sans-IO) composes the protocol crates into the seven Linux
+//! bonding modes; the I/O layer (`xdp`) runs frames over AF_XDP sockets sharing one UMEM,
 //! with a TAP device as the host side.
 
 pub mod control;

@@ -375,6 +375,19 @@ fn arp_monitor_fails_over_when_the_target_stops_answering() {
     net.run_until(ms(1000));
     assert_eq!(net.bond.active_member(), Some(0));
     assert!(!net.control_of(TransmitKind::ArpProbe).is_empty());
+    // The backup stays up on what the monitor needs: the active member's requests, which
+    // the switch floods to it (validated with source and target swapped), and it still
+    // drops them as far as the host is concerned.
+    assert_eq!(
+        net.bond.member(1).unwrap().link,
+        afxdp_bond::engine::LinkState::Up
+    );
+    let backup_arp_drops = net
+        .rx_outcomes
+        .iter()
+        .filter(|(_, m, rx)| *m == 1 && *rx == Rx::Drop(RxDrop::InactiveMember))
+        .count();
+    assert!(backup_arp_drops >= 9, "{backup_arp_drops}");
     // The ARP monitor does not act on carrier: it notices the missing replies.
     net.cut(0);
     net.run_until(ms(1600));

@@ -553,3 +553,139 @@ fn modprobe_then_the_other_options_in_order() {
     let (o, _) = BondOptions::from_modprobe(r#"mode=1 primary="eth2""#).unwrap();
     assert_eq!(o.primary(), "eth2");
 }
+
+// ---------------------------------------------------------------------- on a live bond
+
+use afxdp_bond::engine::{Bond, BondConfig, MacAddr, MemberConfig};
+use core::time::Duration;
+
+fn bond(options: &str, members: usize) -> Bond {
+    let t = Duration::ZERO;
+    let mut b = Bond::from_modprobe(t, options, BondConfig::default()).unwrap();
+    for i in 0..members {
+        b.add_member(
+            t,
+            i,
+            MemberConfig::new(format!("eth{i}"), MacAddr([2, 0, 0, 0, 0, i as u8 + 1])),
+        )
+        .unwrap();
+    }
+    b
+}
+
+fn set(b: &mut Bond, name: &str, value: &str) -> Result<(), String> {
+    b.set_option(Duration::ZERO, name, value)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn live_refusals_in_linux_order() {
+    let mut b = bond("mode=active-backup miimon=100", 2);
+    // Members: mode and fail_over_mac refused before the value is even parsed.
+    assert_eq!(
+        set(&mut b, "mode", "no-such-mode").unwrap_err(),
+        "option mode: unable to set because the bond device has slaves"
+    );
+    assert_eq!(
+        set(&mut b, "fail_over_mac", "active").unwrap_err(),
+        "option fail_over_mac: unable to set because the bond device has slaves"
+    );
+    // The mode dependency comes first of all.
+    assert_eq!(
+        set(&mut b, "tlb_dynamic_lb", "x").unwrap_err(),
+        "option tlb_dynamic_lb: mode dependency failed, not supported in mode active-backup(1)"
+    );
+    // Up: the IFDOWN options.
+    let mut b = bond("mode=802.3ad", 0);
+    b.open(Duration::ZERO);
+    for (name, value) in [
+        ("mode", "1"),
+        ("lacp_rate", "fast"),
+        ("lacp_active", "off"),
+        ("ad_select", "count"),
+        ("ad_user_port_key", "5"),
+        ("coupled_control", "off"),
+    ] {
+        assert_eq!(
+            set(&mut b, name, value).unwrap_err(),
+            format!("option {name}: unable to set because the bond device is up")
+        );
+    }
+    // Options without the flag are fine while up.
+    set(&mut b, "min_links", "2").unwrap();
+    set(&mut b, "ad_actor_sys_prio", "7").unwrap();
+    set(&mut b, "broadcast_neighbor", "1").unwrap();
+    assert_eq!(b.lacp().unwrap().system_priority(), 7);
+    b.close(Duration::ZERO);
+    set(&mut b, "lacp_rate", "fast").unwrap();
+    assert_eq!(b.lacp().unwrap().config().lacp_rate, lacp::LacpRate::Fast);
+    set(&mut b, "mode", "balance-tlb").unwrap();
+    assert_eq!(b.mode(), Mode::BalanceTlb);
+    assert!(b.lacp().is_none());
+}
+
+#[test]
+fn live_member_options() {
+    let mut b = bond("mode=active-backup miimon=100", 3);
+    b.open(Duration::ZERO);
+    set(&mut b, "queue_id", "eth1:4").unwrap();
+    assert_eq!(b.member(1).unwrap().queue_id, 4);
+    assert_eq!(
+        set(&mut b, "queue_id", "eth2:4").unwrap_err(),
+        "option queue_id: invalid value (eth2:4); allowed: MEMBER:QUEUE_ID, QUEUE_ID from 0 to \
+         tx_queues (16), unique among members unless 0"
+    );
+    assert!(set(&mut b, "queue_id", "eth9:1").is_err());
+    set(&mut b, "queue_id", "eth2:0").unwrap();
+    // prio reselects when there is no primary.
+    assert_eq!(b.active_member(), Some(0));
+    set(&mut b, "prio", "eth2:50").unwrap();
+    assert_eq!(b.active_member(), Some(2));
+    assert_eq!(
+        set(&mut b, "prio", "eth7:1").unwrap_err(),
+        "option prio: interface eth7 does not exist!"
+    );
+    // primary: a member of that name is forced active.
+    set(&mut b, "primary", "eth1").unwrap();
+    assert_eq!(b.primary_member(), Some(1));
+    assert_eq!(b.active_member(), Some(1));
+    // ... and prio now only warns.
+    let w = b.set_option(Duration::ZERO, "prio", "eth0:99").unwrap();
+    assert_eq!(
+        w[0].to_string(),
+        "(slave eth0): prio updated, but will not affect failover re-selection as primary \
+         slave have been set"
+    );
+    assert_eq!(b.active_member(), Some(1));
+    // A name that is no member: recorded, primary cleared.
+    set(&mut b, "primary", "eth9").unwrap();
+    assert_eq!(b.primary_member(), None);
+    assert_eq!(b.options().primary(), "eth9");
+    // Empty: none.
+    set(&mut b, "primary", "").unwrap();
+    assert_eq!(b.options().primary(), "");
+}
+
+#[test]
+fn live_monitor_changes() {
+    let mut b = bond("mode=active-backup miimon=100", 2);
+    b.open(Duration::ZERO);
+    assert!(b.monitor().options().mii_monitoring());
+    set(&mut b, "arp_ip_target", "+198.18.1.1").unwrap();
+    set(&mut b, "arp_interval", "200").unwrap();
+    assert!(!b.monitor().options().mii_monitoring());
+    assert!(b.monitor().wants_rx());
+    // The ARP monitor now sees the frames of every member: the plan sends them to the Bond.
+    let plan = b.plan();
+    let mut w = b.new_worker();
+    let mut f = vec![0u8; 60];
+    f[12..14].copy_from_slice(&[0x08, 0x06]);
+    assert_eq!(
+        plan.classify_rx(&mut w, 1, &mut f),
+        afxdp_bond::engine::Rx::ViaBond
+    );
+    set(&mut b, "miimon", "50").unwrap();
+    assert!(!b.monitor().wants_rx());
+    assert_eq!(b.options().monitor().arp_interval(), 0);
+}

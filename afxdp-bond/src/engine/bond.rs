@@ -15,7 +15,7 @@ use super::frame;
 use super::member::{LinkInfo, Member, MemberStatus};
 use super::notify::Notify;
 use super::options::{BondOptions, Mode, OptionError, OptionWarning};
-use super::plan::{MAX_MEMBERS, Plan, Reciprocal, Rx, RxDrop, Tx, TxDrop, Worker, WorkerCounters};
+use super::plan::{Plan, Reciprocal, Rx, RxDrop, Tx, TxDrop, Worker, WorkerCounters};
 
 /// Settings of a bond that are not bonding options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -351,10 +351,11 @@ impl Bond {
             for (i, mc) in c.members.iter_mut() {
                 let ld =
                     |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
-                mc.tx_frames += ld(&w.tx_frames[*i]);
-                mc.tx_bytes += ld(&w.tx_bytes[*i]);
-                mc.rx_frames += ld(&w.rx_frames[*i]);
-                mc.rx_bytes += ld(&w.rx_bytes[*i]);
+                let cells = &w.member[*i];
+                mc.tx_frames += ld(&cells.tx_frames);
+                mc.tx_bytes += ld(&cells.tx_bytes);
+                mc.rx_frames += ld(&cells.rx_frames);
+                mc.rx_bytes += ld(&cells.rx_bytes);
             }
             for k in 0..TxDrop::COUNT {
                 c.tx_drop[k] += w.tx_drop[k].load(std::sync::atomic::Ordering::Relaxed);
@@ -493,28 +494,7 @@ impl Bond {
 
     fn count_rx(&mut self, member: usize, rx: Rx, len: usize) {
         // The Bond counts through its own worker.
-        let w = &self.worker;
-        let c = w.counters();
-        let bump = |a: &std::sync::atomic::AtomicU64, n: u64| {
-            a.store(
-                a.load(std::sync::atomic::Ordering::Relaxed).wrapping_add(n),
-                std::sync::atomic::Ordering::Relaxed,
-            );
-        };
-        match rx {
-            Rx::Deliver | Rx::DeliverOnMember | Rx::Consume => {
-                if member < MAX_MEMBERS {
-                    bump(&c.rx_frames[member], 1);
-                    bump(&c.rx_bytes[member], len as u64);
-                }
-            }
-            Rx::Drop(r) => {
-                if let Some(k) = RxDrop::ALL.iter().position(|x| *x == r) {
-                    bump(&c.rx_drop[k], 1);
-                }
-            }
-            Rx::ViaBond => {}
-        }
+        self.worker.count_rx(member, rx, len);
     }
 
     /// Chooses the member(s) for a frame the host sent (the single-threaded equivalent of
@@ -544,31 +524,7 @@ impl Bond {
     }
 
     fn count_tx(&mut self, tx: Tx, len: usize) {
-        let c = self.worker.counters();
-        let bump = |a: &std::sync::atomic::AtomicU64, n: u64| {
-            a.store(
-                a.load(std::sync::atomic::Ordering::Relaxed).wrapping_add(n),
-                std::sync::atomic::Ordering::Relaxed,
-            );
-        };
-        match tx {
-            Tx::Member(m) if m < MAX_MEMBERS => {
-                bump(&c.tx_frames[m], 1);
-                bump(&c.tx_bytes[m], len as u64);
-            }
-            Tx::Members(set) => {
-                for m in set.iter() {
-                    bump(&c.tx_frames[m], 1);
-                    bump(&c.tx_bytes[m], len as u64);
-                }
-            }
-            Tx::Drop(r) => {
-                if let Some(k) = TxDrop::ALL.iter().position(|x| *x == r) {
-                    bump(&c.tx_drop[k], 1);
-                }
-            }
-            _ => {}
-        }
+        self.worker.count_tx(tx, len);
     }
 
     /// A member's link changed (carrier, speed, duplex), from a netlink event. Acted upon
@@ -1111,6 +1067,7 @@ impl Bond {
             }
             _ => {}
         }
+        p.usable_fastmod = super::modes::fastmod_m(u32::from(p.usable_len));
         p
     }
 }

@@ -68,36 +68,68 @@
 //!
 //! # Where this differs from Linux, on purpose
 //!
+//! Better than Linux:
+//!
 //! - **Failover on carrier events.** [`Bond::handle_link`] acts on a carrier change when
 //!   it arrives: with `miimon`, an active-backup bond fails over within the call instead of
 //!   at the next `miimon` run (up to 100 ms later with the usual setting); `updelay` and
 //!   `downdelay` still count in monitor runs as in Linux. [`Bond::sample_link`] gives
 //!   Linux's polling exactly.
-//! - **Unknown speed or duplex** in 802.3ad, balance-tlb and balance-alb counts as no
-//!   carrier for the MII monitor (Linux marks such a member down when it commits a link up,
-//!   or failing at `NETDEV_CHANGE`, and lets the next run sort it out); the member is used
-//!   again when both are known. Half duplex disables LACP on the port (as Linux).
 //! - **LACP fallback** (`lacp_fallback=active-backup`, off by default, not a Linux
-//!   option): see `modes/ieee8023ad.rs`.
-//! - **Peer notifications for every host address**, built by the engine (the host kernel
-//!   does not know the user-space bond failed over), from the addresses the host gave
-//!   ([`Bond::set_host_addresses`], [`Bond::set_vlan_host_addresses`]); their count runs
-//!   on ticks from the failover (see `notify.rs`).
-//! - **resend_igmp** re-sends the membership reports the engine saw the host send (the
-//!   host kernel cannot be asked to); see `notify.rs`.
-//! - **Broadcast mode** sends on every member with carrier and link up, as the kernel's
-//!   `bond_xmit_broadcast()` intends (recent kernels read an `all_slaves` array there that
-//!   only the hash modes maintain).
+//!   option): while no LACP partner answers, the 802.3ad bond runs as active-backup (see
+//!   `modes/ieee8023ad.rs`), as Open vSwitch's `lacp-fallback-ab` does.
+//! - **Peer notifications for every host address.** The host kernel does not know the
+//!   user-space bond failed over, so the engine builds the gratuitous ARPs and unsolicited
+//!   NAs itself, for every address the host gave ([`Bond::set_host_addresses`],
+//!   [`Bond::set_vlan_host_addresses`], tagged on VLANs); their count runs on ticks from the
+//!   failover rather than on the monitor's phase (see `notify.rs`).
+//! - **balance-alb receive.** Frames for any member's MAC are delivered with the bond's MAC
+//!   as destination, including those for a failed member's MAC that the active member
+//!   receives promiscuously until the client is updated; Linux's stack drops the latter as
+//!   `PACKET_OTHERHOST` (see [`Plan::classify_rx`]).
+//!
+//! Different because a user-space bond is not in the kernel:
+//!
+//! - **resend_igmp** re-sends the IGMP/MLD reports the engine saw the host send, since the
+//!   host kernel cannot be asked to (see `notify.rs`).
 //! - **Multicast filters and promiscuity of the host side** (`bond_hw_addr_swap()`,
-//!   `bond_set_rx_mode()`) are the I/O layer's; the engine only asks for the slow-protocols
-//!   address in 802.3ad and for balance-alb's promiscuity.
+//!   `bond_set_rx_mode()`, `NETIF_F` features) are the I/O layer's; the engine only asks
+//!   for the slow-protocols address in 802.3ad and for balance-alb's promiscuity.
+//! - **Link-local frames on an inactive member** are returned as
+//!   [`Rx::DeliverOnMember`]: Linux leaves them on the member device (`RX_HANDLER_PASS`);
+//!   the I/O layer decides where that is. Frames Linux would pass only to listeners bound to
+//!   the exact member (`RX_HANDLER_EXACT`) are dropped and counted.
+//! - **Malformed slow-protocols frames** to `01:80:c2:00:00:02` in 802.3ad are consumed and
+//!   counted by the `lacp` crate per reason (Linux passes frames it cannot parse up the
+//!   stack, where nothing reads them).
+//! - **A member's "permanent" MAC** is the MAC it has when it joins, as Linux saves it; the
+//!   caller passes it in [`MemberConfig`].
 //! - **`use_carrier`** is accepted and shown; the engine always uses the carrier the caller
 //!   reports (a user-space bond has no MII ioctls).
+//! - **At most 64 members** (indices 0 to 63), so that sets of members are one word.
+//!
+//! Different where Linux is inconsistent or its behaviour cannot be reproduced:
+//!
+//! - **Unknown speed or duplex** in 802.3ad, balance-tlb and balance-alb counts as no
+//!   carrier for the MII monitor (Linux marks such a member down when it commits a link up,
+//!   or failing at `NETDEV_CHANGE`, and lets the next run sort it out; a member that joins
+//!   with carrier and an unknown speed even stays up there). The member is used again when
+//!   both are known. Half duplex disables LACP on the port, as in Linux.
+//! - **Broadcast mode** sends on every member with carrier and link up, as
+//!   `bond_xmit_broadcast()` intends (recent kernels read an `all_slaves` array there that
+//!   only the hash modes maintain).
 //! - **`updelay`/`downdelay` as module parameters without `miimon`** are dropped: Linux
 //!   stores those milliseconds as multipliers of a zero `miimon`, which only matters if
 //!   `miimon` is set later.
-//! - **The status version line** is this project's (see `status.rs`).
-//! - **Bad frames** never cause an error: they are dropped and counted per reason.
+//! - **`arp_ip_target` and `ns_ip6_target`** take, besides `+addr` and `-addr`, a comma
+//!   separated list that replaces the targets (netlink's way; sysfs takes only `+`/`-`).
+//! - **The status version line** is this project's (see [`VERSION_LINE`]); the 802.3ad
+//!   details Linux shows only to `CAP_NET_ADMIN` are always shown (the status is for root).
+//! - **Randomness** (`packets_per_slave=0`, the random MAC of `fail_over_mac=follow`) comes
+//!   from [`BondConfig::seed`].
+//!
+//! Bad frames from the wire never cause an error: they are dropped and counted per reason
+//! ([`Bond::counters`], [`Bond::status_json`], and the crates' own counters).
 
 pub mod options;
 pub mod plan;
@@ -124,5 +156,8 @@ pub use notify::{IGMP_RESEND_INTERVAL, MAX_GROUPS};
 pub use options::{
     BondOptions, FailOverMac, LacpFallback, Mode, OptionError, OptionWarning, PrimaryReselect,
 };
-pub use plan::{MAX_MEMBERS, MemberMask, Plan, Rx, RxDrop, Tx, TxDrop, Worker, WorkerCounters};
+pub use plan::{
+    MAX_MEMBERS, MemberCounterCells, MemberMask, Plan, Rx, RxDrop, Tx, TxDrop, Worker,
+    WorkerCounters,
+};
 pub use status::VERSION_LINE;

@@ -328,3 +328,89 @@ impl Bond {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ipv4_igmp(body: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 14 + 24];
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[14] = 0x46; // 24-byte header (router alert)
+        f[23] = 2;
+        f.extend_from_slice(body);
+        f
+    }
+
+    fn ipv6_mld(body: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 14 + 40 + 8];
+        f[12..14].copy_from_slice(&[0x86, 0xdd]);
+        f[14] = 0x60;
+        f[20] = 0; // hop-by-hop
+        f[54] = 58; // then ICMPv6
+        f[55] = 0; // 8 bytes
+        f.extend_from_slice(body);
+        f
+    }
+
+    fn groups(n: &Notify) -> Vec<String> {
+        let mut g: Vec<String> = n.groups().map(|g| g.to_string()).collect();
+        g.sort();
+        g
+    }
+
+    #[test]
+    fn learns_igmp_v2_and_v3() {
+        let mut n = Notify::default();
+        n.learn_report(&ipv4_igmp(&[0x16, 0, 0, 0, 239, 1, 1, 1]));
+        n.learn_report(&ipv4_igmp(&[0x12, 0, 0, 0, 239, 1, 1, 2]));
+        assert_eq!(groups(&n), ["239.1.1.1", "239.1.1.2"]);
+        n.learn_report(&ipv4_igmp(&[0x17, 0, 0, 0, 239, 1, 1, 1]));
+        assert_eq!(groups(&n), ["239.1.1.2"]);
+        // v3: EXCLUDE {} for 239.2.2.2 (join), TO_IN {} for 239.1.1.2 (leave), and a record
+        // with one source and aux data for 239.3.3.3.
+        let mut v3 = vec![0x22, 0, 0, 0, 0, 0, 0, 3];
+        v3.extend_from_slice(&[2, 0, 0, 0, 239, 2, 2, 2]);
+        v3.extend_from_slice(&[3, 0, 0, 0, 239, 1, 1, 2]);
+        v3.extend_from_slice(&[1, 1, 0, 1, 239, 3, 3, 3, 198, 18, 0, 9, 0, 0, 0, 0]);
+        n.learn_report(&ipv4_igmp(&v3));
+        assert_eq!(groups(&n), ["239.2.2.2", "239.3.3.3"]);
+        // Cut short: the records that are there count, nothing panics.
+        let f = ipv4_igmp(&v3);
+        for len in 0..f.len() {
+            n.learn_report(&f[..len]);
+        }
+    }
+
+    #[test]
+    fn learns_mld_v1_and_v2() {
+        let mut n = Notify::default();
+        let g1: Ipv6Addr = "ff05::1:3".parse().unwrap();
+        let mut v1 = vec![131, 0, 0, 0, 0, 0, 0, 0];
+        v1.extend_from_slice(&g1.octets());
+        n.learn_report(&ipv6_mld(&v1));
+        assert_eq!(groups(&n), ["ff05::1:3"]);
+        let g2: Ipv6Addr = "ff05::2".parse().unwrap();
+        let mut v2 = vec![143, 0, 0, 0, 0, 0, 0, 2];
+        v2.extend_from_slice(&[4, 0, 0, 0]);
+        v2.extend_from_slice(&g2.octets());
+        v2.extend_from_slice(&[3, 0, 0, 0]);
+        v2.extend_from_slice(&g1.octets());
+        n.learn_report(&ipv6_mld(&v2));
+        assert_eq!(groups(&n), ["ff05::2"]);
+        let mut done = vec![132, 0, 0, 0, 0, 0, 0, 0];
+        done.extend_from_slice(&g2.octets());
+        n.learn_report(&ipv6_mld(&done));
+        assert!(groups(&n).is_empty());
+    }
+
+    #[test]
+    fn remembers_at_most_max_groups() {
+        let mut n = Notify::default();
+        for i in 0..(MAX_GROUPS + 10) {
+            let g = (i as u32).to_be_bytes();
+            n.learn_report(&ipv4_igmp(&[0x16, 0, 0, 0, 239, g[1], g[2], g[3]]));
+        }
+        assert_eq!(n.groups().count(), MAX_GROUPS);
+    }
+}

@@ -23,11 +23,16 @@
 //! - the host's IGMP/MLD membership reports in the modes that re-send them after a
 //!   failover (`resend_igmp`: balance-rr, active-backup, balance-tlb, balance-alb), so the
 //!   bond learns the host's groups;
-//! - received LACPDUs and Marker PDUs in 802.3ad, the frames the ARP/NS monitor must see,
-//!   and received ARP in balance-alb (receive load balancing learns from it).
+//! - received LACPDUs and Marker PDUs in 802.3ad, and received ARP in balance-alb (receive
+//!   load balancing learns from it);
+//! - with the ARP/NS monitor (`arp_interval`), the frames it counts, as Linux's receive hook
+//!   sees them: the ARP and IPv6 frames of a member it validates (or filters), and every
+//!   frame of a member it neither validates nor filters (`arp_validate=none`, where any
+//!   frame proves the member alive). Prefer `arp_validate=all` (or `filter`) on a busy
+//!   multi-worker bond.
 //!
-//! balance-rr, active-backup, balance-xor, broadcast and 802.3ad data frames never need
-//! the Bond.
+//! With the MII monitor, balance-rr, active-backup, balance-xor, broadcast and 802.3ad data
+//! frames never need the Bond.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -215,14 +220,20 @@ impl RxDrop {
     }
 }
 
+/// One member's counters in one worker (together, so a frame touches one cache line).
+#[derive(Debug, Default)]
+pub struct MemberCounterCells {
+    pub(crate) tx_frames: AtomicU64,
+    pub(crate) tx_bytes: AtomicU64,
+    pub(crate) rx_frames: AtomicU64,
+    pub(crate) rx_bytes: AtomicU64,
+}
+
 /// One worker's counters. Only the owning worker writes them (a relaxed load and store, no
 /// atomic read-modify-write on the per-frame path); anyone may read them.
 #[derive(Debug)]
 pub struct WorkerCounters {
-    pub(crate) tx_frames: [AtomicU64; MAX_MEMBERS],
-    pub(crate) tx_bytes: [AtomicU64; MAX_MEMBERS],
-    pub(crate) rx_frames: [AtomicU64; MAX_MEMBERS],
-    pub(crate) rx_bytes: [AtomicU64; MAX_MEMBERS],
+    pub(crate) member: [MemberCounterCells; MAX_MEMBERS],
     pub(crate) tx_drop: [AtomicU64; TxDrop::COUNT],
     pub(crate) rx_drop: [AtomicU64; RxDrop::COUNT],
 }
@@ -230,10 +241,7 @@ pub struct WorkerCounters {
 impl Default for WorkerCounters {
     fn default() -> Self {
         Self {
-            tx_frames: core::array::from_fn(|_| AtomicU64::new(0)),
-            tx_bytes: core::array::from_fn(|_| AtomicU64::new(0)),
-            rx_frames: core::array::from_fn(|_| AtomicU64::new(0)),
-            rx_bytes: core::array::from_fn(|_| AtomicU64::new(0)),
+            member: core::array::from_fn(|_| MemberCounterCells::default()),
             tx_drop: core::array::from_fn(|_| AtomicU64::new(0)),
             rx_drop: core::array::from_fn(|_| AtomicU64::new(0)),
         }
@@ -278,19 +286,19 @@ impl Worker {
     }
 
     #[inline(always)]
-    fn count_tx(&self, tx: Tx, len: usize) {
+    pub(crate) fn count_tx(&self, tx: Tx, len: usize) {
         let c = &self.counters;
         match tx {
             Tx::Member(m) => {
-                if let (Some(f), Some(b)) = (c.tx_frames.get(m), c.tx_bytes.get(m)) {
-                    bump(f, 1);
-                    bump(b, len as u64);
+                if let Some(mc) = c.member.get(m) {
+                    bump(&mc.tx_frames, 1);
+                    bump(&mc.tx_bytes, len as u64);
                 }
             }
             Tx::Members(set) => {
                 for m in set.iter() {
-                    bump(&c.tx_frames[m], 1);
-                    bump(&c.tx_bytes[m], len as u64);
+                    bump(&c.member[m].tx_frames, 1);
+                    bump(&c.member[m].tx_bytes, len as u64);
                 }
             }
             Tx::Drop(r) => bump(&c.tx_drop[r.index()], 1),
@@ -299,13 +307,13 @@ impl Worker {
     }
 
     #[inline(always)]
-    fn count_rx(&self, member: usize, rx: Rx, len: usize) {
+    pub(crate) fn count_rx(&self, member: usize, rx: Rx, len: usize) {
         let c = &self.counters;
         match rx {
             Rx::Deliver | Rx::DeliverOnMember | Rx::Consume => {
-                if let (Some(f), Some(b)) = (c.rx_frames.get(member), c.rx_bytes.get(member)) {
-                    bump(f, 1);
-                    bump(b, len as u64);
+                if let Some(mc) = c.member.get(member) {
+                    bump(&mc.rx_frames, 1);
+                    bump(&mc.rx_bytes, len as u64);
                 }
             }
             Rx::Drop(r) => bump(&c.rx_drop[r.index()], 1),
@@ -363,6 +371,8 @@ pub struct Plan {
     /// The usable array (`bond->usable_slaves`) of balance-xor and 802.3ad, in order.
     pub(crate) usable: [u8; MAX_MEMBERS],
     pub(crate) usable_len: u8,
+    /// The reciprocal of `usable_len` for the modulo of the hash.
+    pub(crate) usable_fastmod: u64,
     /// `curr_active_slave`.
     pub(crate) active: Option<u8>,
     pub(crate) packets_per_slave: u32,
@@ -404,6 +414,7 @@ impl Plan {
             up_links: MemberMask::EMPTY,
             usable: [0; MAX_MEMBERS],
             usable_len: 0,
+            usable_fastmod: 0,
             active: None,
             packets_per_slave: 1,
             reciprocal: Reciprocal::new(1),

@@ -19,8 +19,11 @@ impl Plan {
         if count == 0 {
             return Tx::Drop(TxDrop::NoUsableMember);
         }
+        // `hash % count`, as the kernel computes it, with a precomputed reciprocal instead
+        // of a division.
         let hash = xmit_hash::hash(self.policy, frame);
-        Tx::Member(usize::from(self.usable[(hash as usize) % count]))
+        let i = fastmod(hash, self.usable_fastmod, count as u32);
+        Tx::Member(usize::from(self.usable[i as usize]))
     }
 
     /// 802.3ad: with `broadcast_neighbor`, ARP and IPv6 NS/NA go to every usable member
@@ -49,6 +52,34 @@ impl Plan {
             Tx::Drop(TxDrop::NoUsableMember)
         } else {
             Tx::Members(self.up_links)
+        }
+    }
+}
+
+/// Lemire's `fastmod_u32`: `m = u64::MAX / d + 1` precomputed, then `a % d` is exact for
+/// every 32-bit `a` with two multiplications.
+#[inline(always)]
+pub(crate) fn fastmod(a: u32, m: u64, d: u32) -> u32 {
+    let low = m.wrapping_mul(u64::from(a));
+    ((u128::from(low) * u128::from(d)) >> 64) as u32
+}
+
+/// The `m` of [`fastmod`] for divisor `d > 0`.
+pub(crate) fn fastmod_m(d: u32) -> u64 {
+    (u64::MAX / u64::from(d.max(1))).wrapping_add(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fastmod_is_exact() {
+        for d in 1..=64u32 {
+            let m = fastmod_m(d);
+            for a in (0..200_000u32).chain([u32::MAX, u32::MAX - 1, 1 << 31, 0xdead_beef]) {
+                assert_eq!(fastmod(a, m, d), a % d, "{a} % {d}");
+            }
         }
     }
 }

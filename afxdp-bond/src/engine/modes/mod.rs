@@ -6,3 +6,5 @@ mod alb;
 mod hash;
 mod ieee8023ad;
 mod roundrobin;
+
+pub(crate) use hash::fastmod_m;
