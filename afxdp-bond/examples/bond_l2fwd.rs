@@ -166,6 +166,8 @@ fn run(args: &Args) -> Result<(), String> {
         }
     }
     println!("{}", w.status());
+    // As a kernel bond being deleted: farewell LACPDUs, members released.
+    w.release_members();
     println!(
         "bond_l2fwd total: {to_bond} frames into the bond, {from_bond} out of it, {dropped} dropped in {:.2} s",
         start.elapsed().as_secs_f64()

@@ -21,6 +21,23 @@ fn member_line(show: &str, port: &str) -> String {
         .to_string()
 }
 
+/// The lines of `lacp/show` about one member (up to the next member).
+fn member_block(show: &str, port: &str) -> String {
+    let prefix = format!("member: {port}:");
+    let mut out = String::new();
+    let mut inside = false;
+    for l in show.lines() {
+        if l.trim_start().starts_with("member: ") {
+            inside = l.trim_start().starts_with(&prefix);
+        }
+        if inside {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 fn negotiated(show: &str, ports: &[&str]) -> bool {
     show.contains("status: active negotiated")
         && ports
@@ -151,6 +168,24 @@ fn lacp_against_open_vswitch() {
 
     let log = bond.stop();
     println!("{log}");
+    // The farewell LACPDUs: OVS lets both members go at once, not three LACP timeouts
+    // (3 s at the fast rate) later.
+    let t = wait_for(
+        "OVS to stop using both members after the bond's farewell LACPDUs",
+        Duration::from_millis(1500),
+        || {
+            let sh = show();
+            [&b0, &b1].iter().all(|p| {
+                let blk = member_block(&sh, p);
+                blk.contains("may_enable: false")
+                    && !blk.contains("partner state: activity timeout aggregation")
+            })
+        },
+    );
+    println!(
+        "OVS stopped using both members {t:?} after the bond stopped:\n{}",
+        show()
+    );
     for (cap, port) in [(&mut cap0, &b0), (&mut cap1, &b1)] {
         cap.stop();
         let n_lacp = cap.tshark(&["-Y", "lacp"]).lines().count();

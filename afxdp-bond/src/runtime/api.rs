@@ -147,6 +147,14 @@ impl BondWorker {
         }
     }
 
+    /// Releases every member from the bond and sends their farewell frames (802.3ad: an
+    /// LACPDU telling the partner each port no longer aggregates), as a kernel bond does when
+    /// it is deleted; call on worker 0 before dropping the workers. The bond carries no more
+    /// traffic afterwards.
+    pub fn release_members(&mut self) {
+        super::farewell(&mut self.dp, &mut self.hook);
+    }
+
     /// Flushes the TX rings, reaps completions, refills the fill rings (end of a batch).
     pub fn flush(&mut self) {
         self.dp.flush();

@@ -507,6 +507,36 @@ fn worker_loop(
     shared: &Shared,
     k: usize,
 ) -> Result<(), RunError> {
+    let r = worker_main(dp, hook, quit, shared, k);
+    if k == 0 {
+        farewell(dp, hook);
+    }
+    r
+}
+
+/// Releases the members and sends their farewell frames (bounded: 50 iterations).
+fn farewell(dp: &mut Datapath, hook: &mut BondHook) {
+    if hook.release_members(dp.now()) {
+        for _ in 0..50 {
+            if dp.step(hook).is_err() || !hook.frames_queued() {
+                break;
+            }
+        }
+        dp.flush();
+        // Copy mode sends inside the kick; let the last completions come back.
+        std::thread::sleep(Duration::from_millis(5));
+        dp.flush();
+        log::info!("members released (farewell LACPDUs sent where the mode has them)");
+    }
+}
+
+fn worker_main(
+    dp: &mut Datapath,
+    hook: &mut BondHook,
+    quit: &AtomicBool,
+    shared: &Shared,
+    k: usize,
+) -> Result<(), RunError> {
     let mut idle = 0u32;
     let mut next_publish = Duration::ZERO;
     while !quit.load(Ordering::Relaxed) {

@@ -137,6 +137,15 @@ impl Control {
             let mut any = false;
             while let Some(e) = self.bond.poll_event() {
                 any = true;
+                if let Event::MemberReleased {
+                    last_frame: Some(t),
+                    ..
+                } = &e
+                {
+                    // The farewell LACPDU: the partner stops aggregating the port now
+                    // rather than three LACP timeouts later.
+                    out.push_back((**t).clone());
+                }
                 self.apply(plan, e);
             }
             while let Some(t) = self.bond.poll_transmit(now) {
