@@ -305,6 +305,13 @@ impl Runtime {
             log::warn!("bonding: {w}");
         }
         bond.open(Duration::ZERO);
+        if let Some(c) = &carrier {
+            // The host side shows the bond's carrier from the start (NO-CARRIER while no
+            // member can carry traffic); changes follow as `Carrier` events.
+            if let Err(e) = c.set(bond.carrier()) {
+                log::warn!("host side carrier: {e}");
+            }
+        }
 
         let miimon = bond.options().miimon();
         let poll_interval = Duration::from_millis(if miimon > 0 { miimon.into() } else { 100 });
