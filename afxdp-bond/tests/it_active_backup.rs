@@ -36,11 +36,15 @@ fn active_backup_failover_with_gratuitous_arp() {
     let mut cap0 = Capture::start(&ns_sw, &b0, None);
     let mut cap1 = Capture::start(&ns_sw, &b1, None);
 
-    let bond = Bond::start(
+    // The ethtool carrier check every 5 ms: the kernel may hold the rtnetlink event back
+    // (link-watch, not urgent when both veth ends have the same ifindex), and the test
+    // counts pings 10 ms apart.
+    let bond = Bond::start_args(
         &ns_bond,
         "mode=active-backup miimon=100 num_grat_arp=2",
         &[&a0, &a1],
         Some("198.18.21.1/24"),
+        &["--carrier-poll-ms", "5"],
     );
     wait_for("an active member", Duration::from_secs(10), || {
         bond.active_member().is_some()

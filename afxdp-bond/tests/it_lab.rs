@@ -36,6 +36,17 @@ fn num(f: &HashMap<String, String>, k: &str) -> f64 {
     f[k].parse().unwrap()
 }
 
+/// The most frames the cut may cost: with the kernel's rtnetlink event (urgent link-watch)
+/// the bond moves the stream at once; when link-watch holds the event back (the two veth
+/// ends can have the same ifindex in their namespaces), the ethtool check at miimon=100
+/// catches it within 100 ms: 200 frames of a 2000 frames/s stream, plus a margin.
+fn max_lost_at_cut(f: &HashMap<String, String>) -> f64 {
+    match f["detected_by"].as_str() {
+        "rtnetlink" => 20.0,
+        _ => 230.0,
+    }
+}
+
 /// Nothing the lab process created is left: its names embed its pid, which has exited.
 fn no_leftovers(text: &str) {
     let list = netlab::run_ok("ip", &["netns", "list"]).unwrap();
@@ -65,9 +76,8 @@ fn lab_802_3ad_against_a_second_afxdp_bond() {
     assert_eq!(num(&f, "ping_after"), 5.0);
     let sent = num(&f, "sent");
     assert!(sent > 5000.0, "{sent} frames sent");
-    // Carrier events on veth are immediate: the bond moves the stream at once.
-    assert!(num(&f, "lost_at_cut") <= 20.0, "{text}");
-    assert!(num(&f, "received") >= sent - 40.0, "{text}");
+    assert!(num(&f, "lost_at_cut") <= max_lost_at_cut(&f), "{text}");
+    assert!(num(&f, "received") >= sent - 250.0, "{text}");
     assert!(num(&f, "elapsed_s") < 45.0);
     no_leftovers(&text);
 }
@@ -90,6 +100,6 @@ fn lab_active_backup_through_a_bridge() {
     assert!(text.contains("active member:"), "{text}");
     assert_eq!(num(&f, "ping_before"), 5.0);
     assert_eq!(num(&f, "ping_after"), 5.0);
-    assert!(num(&f, "lost_at_cut") <= 20.0, "{text}");
+    assert!(num(&f, "lost_at_cut") <= max_lost_at_cut(&f), "{text}");
     no_leftovers(&text);
 }
