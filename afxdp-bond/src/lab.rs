@@ -885,7 +885,7 @@ pub fn run(cfg: &LabConfig, stop: &AtomicBool, out: &mut dyn Write) -> Result<La
             "rtnetlink" =>
                 "the kernel's rtnetlink event (sent at once: link-watch deemed it urgent)",
             "ethtool" =>
-                "its ETHTOOL_GLINK check (the kernel's link-watch held the rtnetlink event back: not urgent, e.g. the two veth ends have the same ifindex in their namespaces); the check runs every miimon ms (--carrier-poll-ms to change it)",
+                "its ETHTOOL_GLINK check (the kernel's link-watch held the rtnetlink event back: not urgent, e.g. the two veth ends have the same ifindex in their namespaces); the check runs every miimon ms, 100 without miimon (--carrier-poll-ms to change it)",
             _ => "(not in its log)",
         }
     );

@@ -77,9 +77,13 @@ pub(crate) struct Shared {
 impl Shared {
     /// Tells worker 0 that the `Bond` has something for it.
     pub(crate) fn poke(&self) {
-        self.pending.store(true, Ordering::Release);
-        if let Some(w) = self.waker0.get() {
-            w.wake();
+        // One wake-up (an eventfd write) per batch of pokes: worker 0 clears the flag when it
+        // looks, so balance-tlb/alb, where every frame goes through the `Bond`, do not pay
+        // a system call per frame.
+        if !self.pending.swap(true, Ordering::AcqRel) {
+            if let Some(w) = self.waker0.get() {
+                w.wake();
+            }
         }
     }
 
