@@ -14,7 +14,7 @@ mod it_common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use afxdp_bond::engine::BondOptions;
@@ -25,17 +25,22 @@ use it_common::{Bond, tx_csum_off};
 
 struct Counting;
 
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
 thread_local! {
+    // Per thread: the two tests of this file run in parallel.
     static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count() {
+    if COUNTING.with(Cell::get) {
+        ALLOCS.with(|a| a.set(a.get() + 1));
+    }
 }
 
 // SAFETY: forwards to the system allocator unchanged; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.with(Cell::get) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
+        count();
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
@@ -44,9 +49,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.with(Cell::get) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
+        count();
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -145,7 +148,7 @@ fn run_case(options: &str, lacp: bool, net: u8) {
                 }
                 ready_tx.send(()).unwrap();
                 let before: u64 = w.stats().members.iter().map(|m| m.tx_frames).sum();
-                ALLOCS.store(0, Ordering::Relaxed);
+                ALLOCS.with(|a| a.set(0));
                 COUNTING.with(|c| c.set(true));
                 let end = Instant::now() + Duration::from_secs(40);
                 while !stop.load(Ordering::Relaxed) && Instant::now() < end {
@@ -156,7 +159,7 @@ fn run_case(options: &str, lacp: bool, net: u8) {
                 COUNTING.with(|c| c.set(false));
                 let after: u64 = w.stats().members.iter().map(|m| m.tx_frames).sum();
                 println!("{}", w.status());
-                (after - before, ALLOCS.load(Ordering::Relaxed))
+                (after - before, ALLOCS.with(Cell::get))
             })
             .unwrap()
         });
