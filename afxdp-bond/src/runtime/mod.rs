@@ -327,6 +327,18 @@ impl Runtime {
             }
         }
 
+        // The host side's multicast groups (IPv6 neighbour discovery, IGMP/MLD joins) must
+        // pass the members' receive filters. A kernel bond copies the bond device's
+        // multicast list onto its slaves (`bond_set_rx_mode`); here every member accepts all
+        // multicast (a NIC filtering in hardware would drop the groups otherwise). veth
+        // filters nothing either way.
+        let mut allmulti = Vec::with_capacity(n);
+        for name in &cfg.members {
+            match xdp::MulticastGuard::all(name) {
+                Ok(g) => allmulti.push(g),
+                Err(e) => log::warn!("{name}: all-multicast mode: {e}"),
+            }
+        }
         let miimon = bond.options().miimon();
         let poll_interval = cfg
             .carrier_poll
@@ -346,6 +358,7 @@ impl Runtime {
             devices: Some(Devices {
                 promisc: (0..n).map(|_| None).collect(),
                 mcast: (0..n).map(|_| Vec::new()).collect(),
+                _allmulti: allmulti,
                 carrier,
                 host_ifindex,
                 io,

@@ -100,6 +100,8 @@ pub(crate) struct Devices {
     pub(crate) promisc: Vec<Option<PromiscGuard>>,
     /// Multicast addresses joined per member.
     pub(crate) mcast: Vec<Vec<([u8; 6], MulticastGuard)>>,
+    /// Every member in all-multicast mode (see `Runtime::open`); held for its drop.
+    pub(crate) _allmulti: Vec<MulticastGuard>,
     /// The host side's carrier switch.
     pub(crate) carrier: Option<TapCarrier>,
     /// The host side's interface index.
