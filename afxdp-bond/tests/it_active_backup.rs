@@ -49,11 +49,14 @@ fn active_backup_failover_with_gratuitous_arp() {
     wait_for("an active member", Duration::from_secs(10), || {
         bond.active_member().is_some()
     });
-    // The host address is known to the bond before the failover (its GARP carries it).
+    // The host addresses are known to the bond before the failover (its GARPs carry them).
     wait_for(
-        "the bond to learn its address",
+        "the bond to learn its addresses",
         Duration::from_secs(5),
-        || bond.log().contains("198.18.21.1"),
+        || {
+            let log = bond.log();
+            log.contains("[198.18.21.1]")
+        },
     );
     assert_eq!(ping(&ns_bond, "198.18.21.2", 5), 5);
     let active = bond.active_member().unwrap();
@@ -158,6 +161,18 @@ fn active_backup_failover_with_gratuitous_arp() {
     println!(
         "gratuitous ARPs after the cut: {:?}",
         after.iter().map(|t| t - t_cut).collect::<Vec<_>>()
+    );
+    // ... and an unsolicited neighbour advertisement for the bond's IPv6 link-local address.
+    let na = tshark(
+        &cap_far.file,
+        &[
+            "-Y",
+            &format!("icmpv6.type == 136 && eth.src == {bond_mac} && frame.time_epoch >= {t_cut}"),
+        ],
+    );
+    assert!(
+        !na.trim().is_empty(),
+        "no unsolicited NA from {bond_mac} after the cut"
     );
 
     // Restore: the member comes back as a backup (no primary: no failback).
