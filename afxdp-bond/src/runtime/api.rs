@@ -136,6 +136,16 @@ impl BondWorker {
         }
     }
 
+    /// Sends every frame of `frames` into the bond (see [`send`](Self::send)), emptying
+    /// the vector (its capacity is kept: no allocation). Returns the number the bond took.
+    pub fn send_burst(&mut self, frames: &mut Vec<Frame>) -> usize {
+        let mut n = 0;
+        for f in frames.drain(..) {
+            n += usize::from(self.send(f));
+        }
+        n
+    }
+
     /// Sends `frame` on extra port `port` as it is.
     pub fn send_port(&mut self, port: usize, frame: Frame) -> bool {
         match self.dp.send(self.members + port, frame) {
