@@ -140,3 +140,133 @@ fn xdp_forwarding_allocates_nothing_per_frame() {
         );
     }
 }
+
+/// The bond's own per-frame path: the library API (`BondWorker`) forwarding between a port
+/// and the bond's members, the engine's plan deciding every frame (`select_tx` from the
+/// port, `classify_rx` from the members), over the shared UMEM. The worker is also the
+/// bond's control plane (monitor ticks, rtnetlink events): what that allocates in the same
+/// window is measured with the same traffic absent; the traffic may not add more than a
+/// few (a control-plane event landing in one window and not the other), where one
+/// allocation per frame would add thousands.
+#[test]
+#[ignore = "needs root and network namespaces"]
+fn bond_forwarding_allocates_nothing_per_frame() {
+    use afxdp_bond::engine::BondOptions;
+    use afxdp_bond::runtime::{BondRx, RunConfig, Runtime, RxSource};
+
+    netlab::remove_stale();
+    for opts in [
+        "mode=balance-xor xmit_hash_policy=layer3+4 miimon=100",
+        "mode=active-backup miimon=100",
+    ] {
+        // n1 [a1] --- [p] fwd: port p, bond over m0, m1 --- [x0, x1 in a bridge] n2
+        let n1 = Netns::new().unwrap();
+        let n2 = Netns::new().unwrap();
+        let fwd = Netns::new().unwrap();
+        let (a1, p) = n1.veth_to(&fwd).unwrap();
+        let (x0, m0) = n2.veth_to(&fwd).unwrap();
+        let (x1, m1) = n2.veth_to(&fwd).unwrap();
+        let br = n2.add_bridge(&[&x0, &x1]).unwrap();
+        n1.add_addr(&a1, "198.18.15.1/24").unwrap();
+        n2.add_addr(&br, "198.18.15.2/24").unwrap();
+        let stop = AtomicBool::new(false);
+        let traffic = AtomicBool::new(false);
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (frames, idle_allocs, busy_allocs) = std::thread::scope(|s| {
+            let h = s.spawn(|| {
+                fwd.enter(|| {
+                    let (o, _) = BondOptions::from_modprobe(opts).unwrap();
+                    let mut cfg = RunConfig::new("nalloc", o, &[&m0, &m1]);
+                    cfg.ports = vec![p.clone()];
+                    cfg.host = false;
+                    cfg.control_socket = false;
+                    cfg.xsk.ring_size = 512;
+                    let mut w = Runtime::open(cfg).unwrap().into_workers().remove(0);
+                    let mut out: Vec<BondRx> = Vec::with_capacity(256);
+                    let mut step = |w: &mut afxdp_bond::runtime::BondWorker| {
+                        out.clear();
+                        w.recv_burst(&mut out).unwrap();
+                        for rx in out.drain(..) {
+                            match rx.source {
+                                RxSource::Port(_) => {
+                                    w.send(rx.frame);
+                                }
+                                RxSource::Bond { .. } => {
+                                    w.send_port(0, rx.frame);
+                                }
+                            }
+                        }
+                        w.flush();
+                        w.wait_for_work(Duration::from_millis(5)).unwrap();
+                    };
+                    // Settle: the first link dump and the first monitor ticks.
+                    let settle = Instant::now() + Duration::from_secs(2);
+                    while Instant::now() < settle {
+                        step(&mut w);
+                    }
+                    // The control plane alone, for as long as the traffic will last.
+                    let window = Duration::from_secs(4);
+                    ALLOCS.store(0, Ordering::Relaxed);
+                    COUNTING.with(|c| c.set(true));
+                    let end = Instant::now() + window;
+                    while Instant::now() < end {
+                        step(&mut w);
+                    }
+                    COUNTING.with(|c| c.set(false));
+                    let idle = ALLOCS.load(Ordering::Relaxed);
+                    let before: u64 = w.stats().members.iter().map(|m| m.tx_frames).sum();
+                    ready_tx.send(()).unwrap();
+                    while !traffic.load(Ordering::Acquire) {
+                        step(&mut w);
+                    }
+                    ALLOCS.store(0, Ordering::Relaxed);
+                    COUNTING.with(|c| c.set(true));
+                    let end = Instant::now() + window;
+                    while Instant::now() < end && !stop.load(Ordering::Relaxed) {
+                        step(&mut w);
+                    }
+                    COUNTING.with(|c| c.set(false));
+                    let busy = ALLOCS.load(Ordering::Relaxed);
+                    let after: u64 = w.stats().members.iter().map(|m| m.tx_frames).sum();
+                    (after - before, idle, busy)
+                })
+                .unwrap()
+            });
+            ready_rx.recv_timeout(Duration::from_secs(30)).unwrap();
+            // Resolve the neighbour first, then flood: thousands of frames each way.
+            let _ = n1.exec_timeout(
+                "ping",
+                &["-c", "1", "-W", "2", "198.18.15.2"],
+                Duration::from_secs(5),
+            );
+            traffic.store(true, Ordering::Release);
+            let out = n1
+                .exec_timeout(
+                    "ping",
+                    &["-f", "-c", "3000", "-W", "1", "198.18.15.2"],
+                    Duration::from_secs(3),
+                )
+                .unwrap();
+            stop.store(true, Ordering::Relaxed);
+            let r = h.join().unwrap();
+            assert!(
+                out.status.success(),
+                "{opts}: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+            r
+        });
+        assert!(
+            frames >= 3000,
+            "{opts}: only {frames} frames through the bond"
+        );
+        assert!(
+            busy_allocs <= idle_allocs + 4,
+            "{opts}: {busy_allocs} allocations while {frames} frames went through the bond, \
+             {idle_allocs} in the same time without traffic"
+        );
+        eprintln!(
+            "{opts}: {frames} frames through the bond: {busy_allocs} allocations (control plane alone: {idle_allocs})"
+        );
+    }
+}
