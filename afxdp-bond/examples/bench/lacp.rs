@@ -319,6 +319,8 @@ fn wire_jitter(args: &Args) -> Res<(Vec<f64>, usize, Vec<f64>, String)> {
         .into());
     }
     std::thread::sleep(Duration::from_secs(3));
+    // "When the host is idle": wait (bounded) for the other jobs on the machine to pause.
+    crate::lab::wait_quiet(15.0, Duration::from_secs(120));
     let dir = netlab::StateDir::new()?;
     let pcap = dir.path().join("lacp.pcapng");
     let load = ForeignLoad::start();
