@@ -95,6 +95,9 @@ pub struct LabResult {
     pub max_gap_ms: f64,
     /// The member that was cut.
     pub cut_member: String,
+    /// What told the bond of the cut first: `rtnetlink` (the kernel's event) or `ethtool`
+    /// (the periodic carrier check), `?` if the log does not say.
+    pub detected_by: String,
     /// Pings answered, before the cut and after the restore.
     pub pings_ok: (u32, u32),
     /// Seconds the lab took.
@@ -105,7 +108,7 @@ impl LabResult {
     /// One machine-readable line (`RESULT key=value ...`).
     pub fn line(&self) -> String {
         format!(
-            "RESULT mode={} sent={} received={} lost={} lost_at_cut={} lost_at_restore={} duplicates={} reordered={} failover_ms={:.3} max_gap_ms={:.3} cut_member={} ping_before={} ping_after={} elapsed_s={:.1}",
+            "RESULT mode={} sent={} received={} lost={} lost_at_cut={} lost_at_restore={} duplicates={} reordered={} failover_ms={:.3} max_gap_ms={:.3} cut_member={} detected_by={} ping_before={} ping_after={} elapsed_s={:.1}",
             self.mode,
             self.sent,
             self.received,
@@ -117,6 +120,7 @@ impl LabResult {
             self.failover_ms,
             self.max_gap_ms,
             self.cut_member,
+            self.detected_by,
             self.pings_ok.0,
             self.pings_ok.1,
             self.elapsed_s
@@ -866,6 +870,36 @@ pub fn run(cfg: &LabConfig, stop: &AtomicBool, out: &mut dyn Write) -> Result<La
         report,
         "ping {FAR_ADDR}: {ping_before}/5 before the cut, {ping_after}/5 after the restore"
     );
+    let log = bond.log_text();
+    let needle = format!("{cut_name}: carrier down (");
+    result.detected_by = log
+        .lines()
+        .find_map(|l| l.split(&needle).nth(1))
+        .and_then(|r| r.split(')').next())
+        .unwrap_or("?")
+        .to_string();
+    let _ = writeln!(
+        report,
+        "the bond learnt of the cut from: {}",
+        match result.detected_by.as_str() {
+            "rtnetlink" =>
+                "the kernel's rtnetlink event (sent at once: link-watch deemed it urgent)",
+            "ethtool" =>
+                "its ETHTOOL_GLINK check (the kernel's link-watch held the rtnetlink event back: not urgent, e.g. the two veth ends have the same ifindex in their namespaces); the check runs every miimon ms, 100 without miimon (--carrier-poll-ms to change it)",
+            _ => "(not in its log)",
+        }
+    );
+    if result.lost_at_restore > 0 {
+        let _ = writeln!(
+            report,
+            "note: the frames lost after the restore were sent on the member before the far end used its port again ({}); Linux bonding's updelay holds a returning member back for such partners",
+            if lacp {
+                "the partner's LACP"
+            } else {
+                "a Linux bridge enables a port when the kernel's link-watch reports its carrier, up to 1 s later"
+            }
+        );
+    }
     let _ = out.write_all(report.as_bytes());
 
     // Orderly shutdown: the bonds restore their members; the guards remove the rest.

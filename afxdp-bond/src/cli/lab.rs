@@ -35,6 +35,9 @@ pub(crate) struct LabArgs {
     /// XDP attach mode of the bonds (native, generic, auto).
     #[arg(long, default_value = "auto", value_name = "MODE")]
     xdp_mode: xdp::XdpMode,
+    /// Period of the bonds' ethtool carrier check, in ms (default: miimon).
+    #[arg(long, value_name = "MS")]
+    carrier_poll_ms: Option<u64>,
 }
 
 /// `afxdp-bond lab`.
@@ -54,7 +57,13 @@ pub(crate) fn run(args: &LabArgs) -> Result<(), Failure> {
         rate_pps: args.rate,
         binary: std::env::current_exe()
             .map_err(|e| Failure(format!("cannot find this program's path: {e}")))?,
-        run_args: vec!["--xdp-mode".into(), args.xdp_mode.to_string()],
+        run_args: {
+            let mut v = vec!["--xdp-mode".to_string(), args.xdp_mode.to_string()];
+            if let Some(ms) = args.carrier_poll_ms {
+                v.extend(["--carrier-poll-ms".to_string(), ms.to_string()]);
+            }
+            v
+        },
     };
     let stop = xdp::sys::install_stop_signals()
         .map_err(|e| Failure(format!("cannot install signal handlers: {e}")))?;

@@ -52,6 +52,11 @@ pub(crate) struct RunArgs {
     /// Frames moved per ring per iteration (1 to 256).
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub(crate) batch: u32,
+    /// Period of the ethtool carrier check, in ms (default: miimon, or 100 when miimon is
+    /// 0). Carrier events from rtnetlink are acted upon at once either way; the check
+    /// catches the ones the kernel delays (up to 1 s after a recent link change).
+    #[arg(long, value_name = "MS")]
+    pub(crate) carrier_poll_ms: Option<u64>,
     /// The bond's MAC address (default: the first member's, as Linux does).
     #[arg(long, value_name = "MAC", value_parser = parse_mac)]
     pub(crate) mac: Option<[u8; 6]>,
@@ -279,6 +284,12 @@ pub(crate) fn config(args: &RunArgs) -> Result<RunConfig, Failure> {
     };
     cfg.cpus = args.cpus.clone().unwrap_or_default();
     cfg.mac = args.mac;
+    if let Some(ms) = args.carrier_poll_ms {
+        if ms == 0 || ms > 60_000 {
+            return Err(Failure(format!("--carrier-poll-ms {ms}: 1 to 60000")));
+        }
+        cfg.carrier_poll = Some(std::time::Duration::from_millis(ms));
+    }
     cfg.mtu = args.mtu;
     log::info!(
         "bonding options: {}",

@@ -2,9 +2,10 @@
 
 use super::Failure;
 
-/// Print a running bond's status: the text of /proc/net/bonding/NAME for the same state,
-/// or JSON with counters (--json). Asks the bond through its control socket
-/// (/run/afxdp-bond/NAME.sock, root only).
+/// Print a running bond's status (the /proc/net/bonding text, or JSON).
+///
+/// The text of /proc/net/bonding/NAME for the same state, or JSON with counters (--json).
+/// Asks the bond through its control socket (/run/afxdp-bond/NAME.sock, root only).
 #[derive(Debug, clap::Args)]
 pub(crate) struct StatusArgs {
     /// The bond's name (its --name).

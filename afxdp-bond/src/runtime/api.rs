@@ -136,6 +136,16 @@ impl BondWorker {
         }
     }
 
+    /// Sends every frame of `frames` into the bond (see [`send`](Self::send)), emptying
+    /// the vector (its capacity is kept: no allocation). Returns the number the bond took.
+    pub fn send_burst(&mut self, frames: &mut Vec<Frame>) -> usize {
+        let mut n = 0;
+        for f in frames.drain(..) {
+            n += usize::from(self.send(f));
+        }
+        n
+    }
+
     /// Sends `frame` on extra port `port` as it is.
     pub fn send_port(&mut self, port: usize, frame: Frame) -> bool {
         match self.dp.send(self.members + port, frame) {
@@ -145,6 +155,14 @@ impl BondWorker {
                 false
             }
         }
+    }
+
+    /// Releases every member from the bond and sends their farewell frames (802.3ad: an
+    /// LACPDU telling the partner each port no longer aggregates), as a kernel bond does when
+    /// it is deleted; call on worker 0 before dropping the workers. The bond carries no more
+    /// traffic afterwards.
+    pub fn release_members(&mut self) {
+        super::farewell(&mut self.dp, &mut self.hook);
     }
 
     /// Flushes the TX rings, reaps completions, refills the fill rings (end of a batch).

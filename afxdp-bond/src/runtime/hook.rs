@@ -207,6 +207,29 @@ impl BondHook {
         }
     }
 
+    /// Worker 0, at shutdown: releases every member from the `Bond` (as Linux does when a
+    /// bond is deleted), queueing the farewell frames (802.3ad: an LACPDU telling the
+    /// partner the port no longer aggregates). Returns whether frames are queued.
+    pub(crate) fn release_members(&mut self, now: Duration) -> bool {
+        if self.ctl.is_none() {
+            return false;
+        }
+        self.with_bond(now, |b| {
+            let members: Vec<usize> = b.member_indices().collect();
+            for i in members.into_iter().rev() {
+                if let Err(e) = b.remove_member(now, i) {
+                    log::warn!("releasing member {i}: {e}");
+                }
+            }
+        });
+        self.ctl.as_ref().is_some_and(|c| !c.queue.is_empty())
+    }
+
+    /// Whether worker 0 has control frames waiting.
+    pub(crate) fn frames_queued(&self) -> bool {
+        self.ctl.as_ref().is_some_and(|c| !c.queue.is_empty())
+    }
+
     /// Gives the `Bond` a member's new link, if it changed.
     fn link_changed(&mut self, now: Duration, member: usize, info: LinkInfo, source: &str) {
         let Some(ctl) = self.ctl.as_mut() else { return };

@@ -31,15 +31,25 @@
 //!    is 0), which reads `netif_carrier_ok()` as the kernel bond's MII monitor does.
 //!
 //! Why both: the kernel's link-watch work sends a carrier change to rtnetlink at once only
-//! when it deems it urgent (a stacked device such as veth, a LAG port, a device going
-//! down); for an ordinary NIC it batches changes and runs at most once a second, so a
-//! carrier loss within a second of an earlier link change reaches rtnetlink up to one
-//! second late. What this means for failover time: on veth, and on a NIC whose link has
-//! been stable for a second, the `Bond` learns of a carrier loss within microseconds of the
-//! driver reporting it, and an active-backup bond fails over then (well under 1 ms of
-//! lost traffic on veth); after a recent link change on a NIC, the ethtool check bounds
-//! the delay to one `miimon` interval, which is what a kernel bond with the same `miimon`
-//! waits in every case. With `downdelay` the failover waits as long as Linux's would.
+//! when it deems it urgent (`linkwatch_urgent_event()`: a device whose `iflink` differs from
+//! its own ifindex, such as a veth whose peer has another index, a LAG port, a device going
+//! down); otherwise it batches changes and runs at most once a second, so a carrier loss
+//! within a second of an earlier link change reaches rtnetlink up to one second late. The
+//! ethtool check reads `netif_carrier_ok()` directly, as the kernel bond's MII monitor does,
+//! and is not delayed.
+//!
+//! What this means for failover time (active-backup, or a port leaving an 802.3ad
+//! aggregator): when the event is urgent, the `Bond` learns of a carrier loss within
+//! microseconds of the driver reporting it and fails over in that instant (well under 1 ms
+//! of lost traffic on veth); when it is not (an ordinary NIC after a recent link change,
+//! or a veth whose peer in another namespace happens to have the same ifindex), within one
+//! check period: `miimon`, which is what a kernel bond with the same `miimon` waits in every
+//! case. [`RunConfig::carrier_poll`] (`--carrier-poll-ms`) shortens the period independently
+//! of `miimon` (an ioctl per member per period: 1 ms costs a few microseconds of CPU per
+//! millisecond). With `downdelay` the failover waits as long as Linux's would. The same
+//! delay applies to the far end: a Linux bridge enables a port only when link-watch tells
+//! it the port has carrier, so frames sent on a member right after its link comes back can
+//! be lost until then (Linux bonding's `updelay` exists for such switches).
 //!
 //! # Shutdown
 //!
@@ -88,6 +98,9 @@ pub struct RunConfig {
     pub mtu: Option<u32>,
     /// Create the TAP host side (the binary does; the library API may not).
     pub host: bool,
+    /// The period of the ethtool carrier check (default: `miimon`, or 100 ms when `miimon`
+    /// is 0). See the module docs for why a shorter one can matter.
+    pub carrier_poll: Option<Duration>,
     /// Create the control socket.
     pub control_socket: bool,
 }
@@ -106,6 +119,7 @@ impl RunConfig {
             mac: None,
             mtu: None,
             host: true,
+            carrier_poll: None,
             control_socket: true,
         }
     }
@@ -173,6 +187,9 @@ impl Runtime {
     pub fn open(cfg: RunConfig) -> Result<Self, RunError> {
         crate::control::check_name(&cfg.name).map_err(RunError)?;
         preflight::check_privileges(cfg.umem_bytes()).map_err(RunError)?;
+        if cfg.control_socket {
+            preflight::check_not_running(&cfg.name).map_err(RunError)?;
+        }
         let links = preflight::check_members(&cfg.name, &cfg.members).map_err(RunError)?;
         for p in &cfg.ports {
             if cfg.members.contains(p) {
@@ -302,9 +319,38 @@ impl Runtime {
             log::warn!("bonding: {w}");
         }
         bond.open(Duration::ZERO);
+        if let Some(c) = &carrier {
+            // The host side shows the bond's carrier from the start (NO-CARRIER while no
+            // member can carry traffic); changes follow as `Carrier` events.
+            if let Err(e) = c.set(bond.carrier()) {
+                log::warn!("host side carrier: {e}");
+            }
+        }
 
+        // The host side's multicast groups (IPv6 neighbour discovery, IGMP/MLD joins) must
+        // pass the members' receive filters. A kernel bond copies the bond device's
+        // multicast list onto its slaves (`bond_set_rx_mode`); here every member accepts all
+        // multicast (a NIC filtering in hardware would drop the groups otherwise). veth
+        // filters nothing either way.
+        let mut allmulti = Vec::with_capacity(n);
+        for name in &cfg.members {
+            match xdp::MulticastGuard::all(name) {
+                Ok(g) => allmulti.push(g),
+                Err(e) => log::warn!("{name}: all-multicast mode: {e}"),
+            }
+        }
         let miimon = bond.options().miimon();
-        let poll_interval = Duration::from_millis(if miimon > 0 { miimon.into() } else { 100 });
+        let poll_interval = cfg
+            .carrier_poll
+            .unwrap_or(Duration::from_millis(if miimon > 0 {
+                miimon.into()
+            } else {
+                100
+            }));
+        log::info!(
+            "carrier: rtnetlink events, and an ETHTOOL_GLINK check every {} ms",
+            poll_interval.as_millis()
+        );
         let plan = bond.plan();
         let nports = all.len();
         let control = Control {
@@ -312,6 +358,7 @@ impl Runtime {
             devices: Some(Devices {
                 promisc: (0..n).map(|_| None).collect(),
                 mcast: (0..n).map(|_| Vec::new()).collect(),
+                _allmulti: allmulti,
                 carrier,
                 host_ifindex,
                 io,
@@ -498,6 +545,36 @@ impl Drop for Runtime {
 
 /// How long a worker spins with no work before it sleeps.
 fn worker_loop(
+    dp: &mut Datapath,
+    hook: &mut BondHook,
+    quit: &AtomicBool,
+    shared: &Shared,
+    k: usize,
+) -> Result<(), RunError> {
+    let r = worker_main(dp, hook, quit, shared, k);
+    if k == 0 {
+        farewell(dp, hook);
+    }
+    r
+}
+
+/// Releases the members and sends their farewell frames (bounded: 50 iterations).
+fn farewell(dp: &mut Datapath, hook: &mut BondHook) {
+    if hook.release_members(dp.now()) {
+        for _ in 0..50 {
+            if dp.step(hook).is_err() || !hook.frames_queued() {
+                break;
+            }
+        }
+        dp.flush();
+        // Copy mode sends inside the kick; let the last completions come back.
+        std::thread::sleep(Duration::from_millis(5));
+        dp.flush();
+        log::info!("members released (farewell LACPDUs sent where the mode has them)");
+    }
+}
+
+fn worker_main(
     dp: &mut Datapath,
     hook: &mut BondHook,
     quit: &AtomicBool,

@@ -130,6 +130,19 @@ pub fn running_bonds(except: &str) -> Vec<BondInfo> {
         .collect()
 }
 
+/// Fails if a bond of this name answers on its control socket.
+pub fn check_not_running(name: &str) -> Result<(), String> {
+    match control::request(name, "info") {
+        Ok(s) => {
+            let pid = BondInfo::from_json(s.trim()).map_or(0, |i| i.pid);
+            Err(format!(
+                "a bond named {name} is already running (pid {pid}); choose another --name"
+            ))
+        }
+        Err(_) => Ok(()),
+    }
+}
+
 /// Checks the member list and each member, in this network namespace: it exists, it is not
 /// the bond's own name, it is given once, it has no XDP program, it is not enslaved to a
 /// kernel bond, bridge or VRF, and no other running `afxdp-bond` has it. Returns the links'

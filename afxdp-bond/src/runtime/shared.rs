@@ -77,9 +77,13 @@ pub(crate) struct Shared {
 impl Shared {
     /// Tells worker 0 that the `Bond` has something for it.
     pub(crate) fn poke(&self) {
-        self.pending.store(true, Ordering::Release);
-        if let Some(w) = self.waker0.get() {
-            w.wake();
+        // One wake-up (an eventfd write) per batch of pokes: worker 0 clears the flag when it
+        // looks, so balance-tlb/alb, where every frame goes through the `Bond`, do not pay
+        // a system call per frame.
+        if !self.pending.swap(true, Ordering::AcqRel) {
+            if let Some(w) = self.waker0.get() {
+                w.wake();
+            }
         }
     }
 
@@ -96,6 +100,8 @@ pub(crate) struct Devices {
     pub(crate) promisc: Vec<Option<PromiscGuard>>,
     /// Multicast addresses joined per member.
     pub(crate) mcast: Vec<Vec<([u8; 6], MulticastGuard)>>,
+    /// Every member in all-multicast mode (see `Runtime::open`); held for its drop.
+    pub(crate) _allmulti: Vec<MulticastGuard>,
     /// The host side's carrier switch.
     pub(crate) carrier: Option<TapCarrier>,
     /// The host side's interface index.
@@ -137,6 +143,15 @@ impl Control {
             let mut any = false;
             while let Some(e) = self.bond.poll_event() {
                 any = true;
+                if let Event::MemberReleased {
+                    last_frame: Some(t),
+                    ..
+                } = &e
+                {
+                    // The farewell LACPDU: the partner stops aggregating the port now
+                    // rather than three LACP timeouts later.
+                    out.push_back((**t).clone());
+                }
                 self.apply(plan, e);
             }
             while let Some(t) = self.bond.poll_transmit(now) {

@@ -714,10 +714,10 @@ fn packet_membership(
         )
     };
     if rc < 0 {
-        let what = if mr_type == libc::PACKET_MR_PROMISC {
-            "PACKET_MR_PROMISC"
-        } else {
-            "PACKET_MR_MULTICAST"
+        let what = match mr_type {
+            libc::PACKET_MR_PROMISC => "PACKET_MR_PROMISC",
+            libc::PACKET_MR_ALLMULTI => "PACKET_MR_ALLMULTI",
+            _ => "PACKET_MR_MULTICAST",
         };
         return Err(Error::last(format!("{ifname}: {what}")));
     }
@@ -754,6 +754,14 @@ impl MulticastGuard {
     pub fn new(ifname: &str, mac: [u8; 6]) -> Result<Self, Error> {
         Ok(Self {
             _sock: packet_membership(ifname, libc::PACKET_MR_MULTICAST, Some(mac))?,
+        })
+    }
+
+    /// Makes `ifname` accept every multicast frame (`PACKET_MR_ALLMULTI`, the interface's
+    /// `allmulti` count) for as long as the guard lives.
+    pub fn all(ifname: &str) -> Result<Self, Error> {
+        Ok(Self {
+            _sock: packet_membership(ifname, libc::PACKET_MR_ALLMULTI, None)?,
         })
     }
 }
