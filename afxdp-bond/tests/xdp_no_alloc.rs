@@ -140,3 +140,4 @@ fn xdp_forwarding_allocates_nothing_per_frame() {
         );
     }
 }
+
