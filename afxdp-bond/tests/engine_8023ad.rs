@@ -8,6 +8,7 @@ mod sim;
 use afxdp_bond::engine::{Event, MemberMask, Rx, TransmitKind, Tx};
 use lacp::LacpRate;
 use sim::{Net, Node, host_ip, ms, us};
+use std::time::Duration;
 
 fn lacp_net(options: &str, members: usize) -> Net {
     let mut net = Net::new(options, members, 2);
@@ -251,4 +252,41 @@ fn lacp_fallback_runs_as_active_backup_until_a_partner_answers() {
         net.received(out).iter().filter(|&&s| s < 1900).count(),
         1900
     );
+}
+
+/// Found by the `engine` fuzz target: when the partner went silent and the fallback engaged
+/// again, the first gratuitous ARP was hashed over the ports that had been distributing,
+/// before they became backups, and could leave on a port other than the active member.
+#[test]
+fn lacp_fallback_reengaging_notifies_on_the_active_member_only() {
+    for members in 2..=4 {
+        let mut net = Net::new(
+            "mode=802.3ad lacp_rate=fast lacp_fallback=active-backup num_grat_arp=3 miimon=100",
+            members,
+            1,
+        );
+        net.lacp_lag(LacpRate::Fast);
+        net.open();
+        net.run_until(ms(5000));
+        assert!(!net.bond.lacp_fallback_engaged());
+        assert_eq!(net.bond.plan().usable_members().len(), members);
+        // The switch's LAG goes away: the ports expire and the fallback engages again.
+        let silent = net.now;
+        net.switch.lags.clear();
+        net.run_until(silent + ms(6000));
+        assert!(net.bond.lacp_fallback_engaged());
+        let active = net.bond.active_member().expect("an active member");
+        let notes: Vec<(Duration, usize)> = net
+            .control_of(TransmitKind::GratuitousArp)
+            .into_iter()
+            .filter(|(t, _)| *t > silent)
+            .collect();
+        assert!(!notes.is_empty(), "{members} members: no gratuitous ARP");
+        for (t, m) in notes {
+            assert_eq!(
+                m, active,
+                "{members} members: gratuitous ARP at {t:?} on {m}"
+            );
+        }
+    }
 }
