@@ -423,6 +423,10 @@ impl Bond {
             }
         }
         self.settle(now);
+        // What fell due while the bond was down (the monitor's run, LACP and ALB timers)
+        // runs now, as Linux queues each of its works with no delay in bond_open(): the
+        // next deadline is never one that passed while the bond was down.
+        self.handle_timeout(now);
     }
 
     /// Takes the bond down (`bond_close()`): nothing is sent or received; members stay.
