@@ -290,3 +290,39 @@ fn lacp_fallback_reengaging_notifies_on_the_active_member_only() {
         }
     }
 }
+
+/// Found by the `engine` fuzz target: removing the active member while the LACP fallback is
+/// engaged chose that same member as active again (it was still in the list when the
+/// fallback looked for an active member), before choosing another one.
+#[test]
+fn removing_the_active_member_in_lacp_fallback_never_reselects_it() {
+    use afxdp_bond::engine::{Bond, BondConfig, MacAddr, MemberConfig};
+    let t = Duration::ZERO;
+    let mut b = Bond::from_modprobe(
+        t,
+        "mode=802.3ad lacp_fallback=active-backup",
+        BondConfig::default(),
+    )
+    .unwrap();
+    for i in 0..3 {
+        b.add_member(
+            t,
+            i,
+            MemberConfig::new(format!("eth{i}"), MacAddr([2, 0, 0, 0, 1, i as u8])),
+        )
+        .unwrap();
+    }
+    b.open(t);
+    assert!(b.lacp_fallback_engaged());
+    assert_eq!(b.active_member(), Some(0));
+    while b.poll_event().is_some() {}
+    b.remove_member(t, 0).unwrap();
+    let actives: Vec<Option<usize>> = std::iter::from_fn(|| b.poll_event())
+        .filter_map(|e| match e {
+            Event::ActiveMember { current, .. } => Some(current),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(actives, vec![None, Some(1)]);
+    assert_eq!(b.active_member(), Some(1));
+}
