@@ -326,3 +326,36 @@ fn removing_the_active_member_in_lacp_fallback_never_reselects_it() {
     assert_eq!(actives, vec![None, Some(1)]);
     assert_eq!(b.active_member(), Some(1));
 }
+
+/// Found by the `engine` fuzz target: changing the mode of a bond whose LACP fallback was
+/// engaged ended the fallback without a `LacpFallback { engaged: false }` event, so a
+/// caller following the events still saw it engaged.
+#[test]
+fn a_mode_change_ends_the_lacp_fallback_with_an_event() {
+    use afxdp_bond::engine::{Bond, BondConfig, MacAddr, MemberConfig};
+    let t = Duration::ZERO;
+    let mut b = Bond::from_modprobe(
+        t,
+        "mode=802.3ad lacp_fallback=active-backup",
+        BondConfig::default(),
+    )
+    .unwrap();
+    b.add_member(t, 0, MemberConfig::new("eth0", MacAddr([2, 0, 0, 0, 1, 0])))
+        .unwrap();
+    b.open(t);
+    b.close(t);
+    b.remove_member(t, 0).unwrap();
+    let mut engaged = None;
+    while let Some(e) = b.poll_event() {
+        if let Event::LacpFallback { engaged: x } = e {
+            engaged = Some(x);
+        }
+    }
+    assert_eq!(engaged, Some(true));
+    b.set_option(t, "mode", "balance-alb").unwrap();
+    assert!(!b.lacp_fallback_engaged());
+    let ends = std::iter::from_fn(|| b.poll_event())
+        .filter(|e| *e == Event::LacpFallback { engaged: false })
+        .count();
+    assert_eq!(ends, 1);
+}

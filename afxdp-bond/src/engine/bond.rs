@@ -879,7 +879,11 @@ impl Bond {
             None
         };
         self.alb = None;
-        self.fallback = false;
+        if self.fallback {
+            // The LACP fallback ends with the mode; say so, as when a partner answers.
+            self.fallback = false;
+            self.push_event(Event::LacpFallback { engaged: false });
+        }
         self.sync_addresses();
     }
 
