@@ -359,3 +359,34 @@ fn a_mode_change_ends_the_lacp_fallback_with_an_event() {
         .count();
     assert_eq!(ends, 1);
 }
+
+/// Found by the `engine` fuzz target: removing a member of a bond that is down queued the
+/// other ports' pending LACPDUs in the bond; they went out when the bond opened, even on a
+/// port whose LACP had been disabled since (half duplex).
+#[test]
+fn nothing_queued_while_down_is_sent_on_open() {
+    use afxdp_bond::engine::{Bond, BondConfig, Duplex, LinkInfo, MacAddr, MemberConfig};
+    let t = Duration::ZERO;
+    let mut b =
+        Bond::from_modprobe(t, "mode=802.3ad lacp_rate=fast", BondConfig::default()).unwrap();
+    for i in 0..3 {
+        b.add_member(
+            t,
+            i,
+            MemberConfig::new(format!("eth{i}"), MacAddr([2, 0, 0, 0, 1, i as u8])),
+        )
+        .unwrap();
+    }
+    b.remove_member(t, 1).unwrap();
+    let half = LinkInfo {
+        duplex: Duplex::Half,
+        ..LinkInfo::up(10_000)
+    };
+    b.handle_link(t, 2, half).unwrap();
+    while b.poll_event().is_some() {}
+    let later = Duration::from_secs(5);
+    b.open(later);
+    while let Some(tx) = b.poll_transmit(later) {
+        assert_ne!(tx.member, 2, "{:?} on the half-duplex port", tx.kind);
+    }
+}

@@ -399,6 +399,11 @@ impl Bond {
             return;
         }
         self.up = true;
+        // Frames queued while the bond was down (the other ports' LACPDUs taken out of the
+        // LACP system with a released member's farewell) were decided for a state that has
+        // passed and may name a port that cannot send now; they are dropped (the ports'
+        // periodic LACPDUs follow as usual).
+        self.transmits.clear();
         let mode = self.mode();
         for k in 0..self.order.len() {
             let i = self.order[k];
