@@ -4,7 +4,10 @@
 //! bonding modes; the I/O layer (`xdp`) runs frames over AF_XDP sockets sharing one UMEM,
 //! with a TAP device as the host side.
 
+pub mod control;
 #[forbid(unsafe_code)]
 pub mod engine;
+pub mod lab;
 pub mod netlab;
+pub mod runtime;
 pub mod xdp;

@@ -450,6 +450,13 @@ impl ChildGuard {
         Ok((child.wait_with_output()?, in_time))
     }
 
+    /// Whether the process has exited (it is reaped then).
+    pub fn try_wait_exited(&mut self) -> bool {
+        self.0
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))))
+    }
+
     /// Sends `sig` to the process.
     pub fn signal(&self, sig: i32) -> io::Result<()> {
         sys::kill(self.id() as i32, sig)

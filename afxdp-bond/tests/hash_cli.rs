@@ -221,7 +221,7 @@ fn missing_arguments() {
     assert_fails(
         &o,
         2,
-        "no subcommand given; the subcommands are: hash (see afxdp-bond --help)",
+        "no subcommand given; the subcommands are: run, status, lab, hash (see afxdp-bond --help)",
     );
 }
 

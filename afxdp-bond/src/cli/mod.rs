@@ -1,6 +1,9 @@
 //! The command line: one subcommand per job, errors as one line on stderr.
 
 mod hash;
+mod lab;
+mod run;
+mod status;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand};
@@ -16,6 +19,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Run(Box<run::RunArgs>),
+    Status(status::StatusArgs),
+    Lab(Box<lab::LabArgs>),
     Hash(hash::HashArgs),
 }
 
@@ -49,7 +55,13 @@ pub(crate) fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if !matches!(cli.command, Command::Hash(_)) {
+        init_logging();
+    }
     let result = match cli.command {
+        Command::Run(args) => run::run(&args),
+        Command::Status(args) => status::run(&args),
+        Command::Lab(args) => lab::run(&args),
         Command::Hash(args) => hash::run(&args),
     };
     match result {
@@ -59,6 +71,14 @@ pub(crate) fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs to stderr with a timestamp, at `info` unless `RUST_LOG` says otherwise.
+fn init_logging() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp_millis()
+        .format_target(false)
+        .init();
 }
 
 /// clap's error text (message, usage, hint, over several lines) as the message alone, on

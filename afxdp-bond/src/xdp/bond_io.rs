@@ -4,7 +4,7 @@ use std::io;
 
 use super::datapath::{Datapath, MemberPort, XskConfig, open_workers};
 use super::netlink::{LinkGuard, PromiscGuard, get_link};
-use super::tap::Tap;
+use super::tap::{Tap, TapCarrier};
 use super::{Error, sys};
 
 /// The host side to create.
@@ -42,6 +42,7 @@ pub struct BondIo {
     workers: Vec<Datapath>,
     ports: Vec<MemberPort>,
     host: Option<(String, u32)>,
+    carrier: Option<TapCarrier>,
     promisc: Vec<PromiscGuard>,
     guards: Vec<LinkGuard>,
 }
@@ -86,6 +87,7 @@ impl BondIo {
         }
         let min_queues = ports.iter().map(MemberPort::queues).min().unwrap_or(1) as usize;
         let workers_n = cfg.workers.clamp(1, min_queues);
+        let mut carrier = None;
         let (tap, host_id) = match host {
             Some(h) => {
                 let first = guards[0].original();
@@ -103,6 +105,7 @@ impl BondIo {
                     .min(largest);
                 let tap = Tap::create(&h.name, workers_n)?;
                 tap.configure(mac, mtu)?;
+                carrier = Some(tap.carrier_control()?);
                 let id = (h.name.clone(), tap.ifindex());
                 (Some(tap), Some(id))
             }
@@ -113,6 +116,7 @@ impl BondIo {
             workers,
             ports,
             host: host_id,
+            carrier,
             promisc,
             guards,
         })
@@ -122,6 +126,17 @@ impl BondIo {
     /// guards stay with `self`).
     pub fn take_workers(&mut self) -> Vec<Datapath> {
         std::mem::take(&mut self.workers)
+    }
+
+    /// The host side's carrier switch (once; an error without a host side or the second
+    /// time).
+    pub fn host_carrier(&mut self) -> Result<TapCarrier, Error> {
+        self.carrier.take().ok_or_else(|| {
+            Error::new(
+                "no host side carrier switch (no TAP, or taken already)",
+                io::Error::from_raw_os_error(libc::ENODEV),
+            )
+        })
     }
 
     /// The members.

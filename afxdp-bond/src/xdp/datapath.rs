@@ -4,7 +4,8 @@
 use std::fmt;
 use std::io;
 use std::num::NonZeroU32;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use xdpilone::{DeviceQueue, IfInfo, RingRx, RingTx, Socket, SocketConfig, Umem, 
 use super::bpf::{AttachedMode, MemberXdp, XdpMode};
 use super::ethtool;
 use super::hook::{DatapathHook, MemberLinkEvent, MemberSet, RxAction, TxAction};
-use super::netlink::LinkMonitor;
+use super::netlink::{LinkMonitor, NetEvent};
 use super::sys;
 use super::tap::{Tap, TapQueue};
 use super::umem::{Area, Frame, FramePool};
@@ -370,8 +371,22 @@ pub struct Datapath {
     busy_poll: u32,
     mode: BoundMode,
     pollfds: Vec<sys::PollFd>,
+    waker: Arc<OwnedFd>,
     rx_cursor: usize,
     area: Area,
+}
+
+/// Wakes a [`Datapath`] sleeping in [`wait_for_work`](Datapath::wait_for_work) (an
+/// `eventfd` in its poll set), from any thread: e.g. another worker that handed the control
+/// plane a frame whose answer worker 0 must send now, not at its next deadline.
+#[derive(Debug, Clone)]
+pub struct Waker(Arc<OwnedFd>);
+
+impl Waker {
+    /// Wakes the worker (cheap; a no-op if it is awake).
+    pub fn wake(&self) {
+        sys::eventfd_signal(self.0.as_raw_fd());
+    }
 }
 
 impl fmt::Debug for Datapath {
@@ -483,6 +498,8 @@ impl Datapath {
         if let Some(l) = &links {
             pollfds.push(sys::pollfd(l.as_raw_fd(), libc::POLLIN));
         }
+        let waker = Arc::new(sys::eventfd().map_err(|e| Error::new("eventfd", e))?);
+        pollfds.push(sys::pollfd(waker.as_raw_fd(), libc::POLLIN));
         let pool = FramePool::new(&area);
         let mut dp = Self {
             xsks,
@@ -500,11 +517,30 @@ impl Datapath {
             busy_poll: cfg.busy_poll,
             mode,
             pollfds,
+            waker,
             rx_cursor: 0,
             area,
         };
         dp.refill(usize::MAX);
         Ok(dp)
+    }
+
+    /// A handle that wakes this worker from another thread.
+    pub fn waker(&self) -> Waker {
+        Waker(self.waker.clone())
+    }
+
+    /// Also reports the IPv4/IPv6 address changes of every interface to the hook
+    /// ([`DatapathHook::on_address_event`]), starting with every current address. Only the
+    /// worker that owns the link monitor (worker 0) can; an error otherwise.
+    pub fn watch_addresses(&mut self) -> Result<(), Error> {
+        match self.links.as_mut() {
+            Some(l) => l.watch_addresses(),
+            None => Err(Error::new(
+                "watch_addresses: this worker has no link monitor (only worker 0 has)",
+                io::Error::from_raw_os_error(libc::EINVAL),
+            )),
+        }
     }
 
     /// The bind mode chosen.
@@ -597,23 +633,42 @@ impl Datapath {
         Ok(work)
     }
 
+    /// The control part of one iteration, without touching the RX rings or the host side:
+    /// link and address events, the hook's deadline, its control frames (steps 1 to 3 of
+    /// [`DatapathHook`]'s order). For programs that take frames themselves with the burst
+    /// API while a hook runs the control plane. Returns the work done.
+    pub fn service<H: DatapathHook>(&mut self, hook: &mut H) -> Result<usize, Error> {
+        let now = self.now();
+        let mut work = self.poll_links(hook, now)?;
+        if hook.next_deadline().is_some_and(|d| now >= d) {
+            hook.on_deadline(now);
+            work += 1;
+        }
+        work += self.control_frames(hook, now);
+        Ok(work)
+    }
+
     fn poll_links<H: DatapathHook>(&mut self, hook: &mut H, now: Duration) -> Result<usize, Error> {
         let Some(links) = self.links.as_mut() else {
             return Ok(0);
         };
         let members = &self.members;
         let stats = &mut self.stats;
-        links.poll(|state| {
-            let Some(m) = members.iter().position(|m| m.ifindex == state.ifindex) else {
-                return;
-            };
-            let speed = if state.is_usable() {
-                ethtool::link_speed(&members[m].name).ok()
-            } else {
-                None
-            };
-            stats.link_events += 1;
-            hook.on_link_event(now, m, &MemberLinkEvent { state, speed });
+        links.poll_events(|event| match event {
+            NetEvent::Link(state) => {
+                if let Some(m) = members.iter().position(|m| m.ifindex == state.ifindex) {
+                    let speed = if state.is_usable() {
+                        ethtool::link_speed(&members[m].name).ok()
+                    } else {
+                        None
+                    };
+                    stats.link_events += 1;
+                    hook.on_link_event(now, m, &MemberLinkEvent { state, speed });
+                } else {
+                    hook.on_other_link_event(now, &state);
+                }
+            }
+            NetEvent::Address(change) => hook.on_address_event(now, &change),
         })
     }
 
@@ -982,6 +1037,9 @@ impl Datapath {
             p.revents = 0;
         }
         sys::ppoll(&mut self.pollfds, Some(timeout)).map_err(|e| Error::new("ppoll", e))?;
+        if self.pollfds.last().is_some_and(|p| p.revents != 0) {
+            sys::eventfd_drain(self.waker.as_raw_fd());
+        }
         Ok(())
     }
 
@@ -991,6 +1049,11 @@ impl Datapath {
     /// the members, appending to `out` (which does not grow: reserve capacity once).
     /// Returns the number appended.
     pub fn recv_burst(&mut self, out: &mut Vec<RxFrame>) -> usize {
+        self.recv_burst_limit(out, usize::MAX)
+    }
+
+    /// [`recv_burst`](Self::recv_burst), receiving at most `limit` frames.
+    pub fn recv_burst_limit(&mut self, out: &mut Vec<RxFrame>, limit: usize) -> usize {
         let mut descs = [XdpDesc {
             addr: 0,
             len: 0,
@@ -999,7 +1062,7 @@ impl Datapath {
         let mut total = 0;
         let count = self.xsks.len();
         for k in 0..count {
-            let room = out.capacity() - out.len();
+            let room = (out.capacity() - out.len()).min(limit - total);
             if room == 0 {
                 break;
             }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::ethtool::LinkSpeed;
-use super::netlink::LinkState;
+use super::netlink::{AddressChange, LinkState};
 
 /// The largest number of members a [`MemberSet`] can hold.
 pub const MAX_MEMBERS: usize = 64;
@@ -71,6 +71,11 @@ impl MemberSet {
     /// The raw mask (bit i = member i).
     pub fn bits(self) -> u64 {
         self.0
+    }
+
+    /// The set with mask `bits` (bit i = member i).
+    pub const fn from_bits(bits: u64) -> Self {
+        Self(bits)
     }
 
     /// The members, lowest index first.
@@ -180,6 +185,18 @@ pub trait DatapathHook {
     /// The link of `member` changed (carrier, operstate, MAC, MTU, removal).
     fn on_link_event(&mut self, now: Duration, member: usize, event: &MemberLinkEvent) {
         let _ = (now, member, event);
+    }
+
+    /// A link that is not a member changed (worker 0 only): e.g. the host-side TAP, or a
+    /// VLAN device created above it.
+    fn on_other_link_event(&mut self, now: Duration, state: &LinkState) {
+        let _ = (now, state);
+    }
+
+    /// An IPv4/IPv6 address of some interface was added or removed (worker 0 only, after
+    /// [`Datapath::watch_addresses`](super::Datapath::watch_addresses)).
+    fn on_address_event(&mut self, now: Duration, change: &AddressChange) {
+        let _ = (now, change);
     }
 }
 

@@ -43,14 +43,17 @@ pub use bond_io::{BondIo, HostConfig};
 pub use bpf::{AttachedMode, MemberXdp, RedirectProgram, XdpLink, XdpMode, XskMap};
 pub use datapath::{
     BindMode, BoundMode, Datapath, DatapathStats, KernelXskStats, MemberCounters, MemberPort,
-    RxFrame, XskConfig, open_workers,
+    RxFrame, Waker, XskConfig, open_workers,
 };
 pub use ethtool::{Duplex, LinkSpeed};
 pub use hook::{
     ControlFrame, DatapathHook, MAX_MEMBERS, MemberLinkEvent, MemberSet, RxAction, TxAction,
 };
-pub use netlink::{LinkChange, LinkGuard, LinkMonitor, LinkState, OperState, PromiscGuard};
-pub use tap::{Tap, TapQueue};
+pub use netlink::{
+    AddressChange, LinkChange, LinkGuard, LinkMonitor, LinkState, MulticastGuard, NetEvent,
+    OperState, PromiscGuard,
+};
+pub use tap::{Tap, TapCarrier, TapQueue};
 pub use umem::Frame;
 
 /// The broad class of an I/O error, for one-line messages to an operator.

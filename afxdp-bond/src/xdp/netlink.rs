@@ -12,15 +12,21 @@
 //! `PACKET_MR_PROMISC` membership of a packet socket: the kernel counts it, and closes it when
 //! the process exits however it exits, so promiscuity never stays behind.
 
+use std::collections::VecDeque;
 use std::io;
+use std::net::IpAddr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use netlink_packet_core::{
     NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
 };
+use netlink_packet_route::AddressFamily;
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, State};
+use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_route::link::{
+    InfoData, InfoVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, LinkXdp, State,
+};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use super::{Error, sys};
@@ -84,6 +90,14 @@ pub struct LinkState {
     pub carrier_changes: u32,
     /// The link was deleted (`RTM_DELLINK`).
     pub removed: bool,
+    /// The id of the XDP program attached to it, if any (`IFLA_XDP_PROG_ID`).
+    pub xdp_prog_id: Option<u32>,
+    /// The device it is enslaved to (`IFLA_MASTER`: a kernel bond, bridge or VRF), if any.
+    pub master: Option<u32>,
+    /// The device it sits on (`IFLA_LINK`), for a VLAN device, if any.
+    pub lower: Option<u32>,
+    /// The 802.1Q VLAN id, for a VLAN device.
+    pub vlan_id: Option<u16>,
 }
 
 impl LinkState {
@@ -100,9 +114,33 @@ impl LinkState {
             promiscuity: 0,
             carrier_changes: 0,
             removed,
+            xdp_prog_id: None,
+            master: None,
+            lower: None,
+            vlan_id: None,
         };
         for attr in &msg.attributes {
             match attr {
+                LinkAttribute::Xdp(xdp) => {
+                    for x in xdp {
+                        if let LinkXdp::ProgId(id) = x {
+                            s.xdp_prog_id = (*id != 0).then_some(*id);
+                        }
+                    }
+                }
+                LinkAttribute::Controller(m) => s.master = (*m != 0).then_some(*m),
+                LinkAttribute::Link(l) => s.lower = (*l != 0).then_some(*l),
+                LinkAttribute::LinkInfo(infos) => {
+                    for info in infos {
+                        if let LinkInfo::Data(InfoData::Vlan(v)) = info {
+                            for a in v {
+                                if let InfoVlan::Id(id) = a {
+                                    s.vlan_id = Some(*id);
+                                }
+                            }
+                        }
+                    }
+                }
                 LinkAttribute::IfName(n) => s.name.clone_from(n),
                 LinkAttribute::Carrier(c) => s.carrier = *c != 0,
                 LinkAttribute::OperState(o) => s.operstate = o.into(),
@@ -169,12 +207,81 @@ fn for_each_message(
     Ok(())
 }
 
-/// A non-blocking rtnetlink socket subscribed to link events.
+/// An address of an interface appeared (`RTM_NEWADDR`) or went away (`RTM_DELADDR`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressChange {
+    /// Interface index.
+    pub ifindex: u32,
+    /// The address (`IFA_LOCAL` for IPv4, `IFA_ADDRESS` for IPv6).
+    pub addr: IpAddr,
+    /// Prefix length.
+    pub prefix_len: u8,
+    /// `RTM_DELADDR`.
+    pub removed: bool,
+}
+
+impl AddressChange {
+    fn from_message(msg: &AddressMessage, removed: bool) -> Option<Self> {
+        let mut local = None;
+        let mut address = None;
+        for a in &msg.attributes {
+            match a {
+                AddressAttribute::Local(ip) => local = Some(*ip),
+                AddressAttribute::Address(ip) => address = Some(*ip),
+                _ => {}
+            }
+        }
+        // IPv4: IFA_LOCAL is the interface's own address (IFA_ADDRESS is the peer's on a
+        // point-to-point link); IPv6 carries IFA_ADDRESS only.
+        let addr = match msg.header.family {
+            AddressFamily::Inet => local.or(address)?,
+            AddressFamily::Inet6 => address.or(local)?,
+            _ => return None,
+        };
+        Some(Self {
+            ifindex: msg.header.index,
+            addr,
+            prefix_len: msg.header.prefix_len,
+            removed,
+        })
+    }
+}
+
+/// What a [`LinkMonitor`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetEvent {
+    /// A link appeared, changed or went away.
+    Link(LinkState),
+    /// An address appeared or went away (only after
+    /// [`watch_addresses`](LinkMonitor::watch_addresses)).
+    Address(AddressChange),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dump {
+    Links,
+    Addresses,
+}
+
+/// `RTNLGRP_IPV4_IFADDR` and `RTNLGRP_IPV6_IFADDR`.
+const RTNLGRP_IPV4_IFADDR: u32 = 5;
+const RTNLGRP_IPV6_IFADDR: u32 = 9;
+
+/// A non-blocking rtnetlink socket subscribed to link events (and, on request, address
+/// events).
+///
+/// The kernel answers one dump request at a time per socket, so the dumps asked for (links
+/// at creation, addresses when they are watched, both again after an overrun) are sent one
+/// after the other, each when the previous one is done.
 #[derive(Debug)]
 pub struct LinkMonitor {
     sock: Socket,
     buf: Vec<u8>,
     seq: u32,
+    /// Sequence number of the dump in progress, if any.
+    dumping: Option<u32>,
+    queued: VecDeque<Dump>,
+    addresses: bool,
     /// Events lost to a full socket buffer (each one triggers a full re-dump).
     pub overruns: u64,
 }
@@ -192,30 +299,80 @@ impl LinkMonitor {
             sock,
             buf: Vec::with_capacity(64 * 1024),
             seq: 1,
+            dumping: None,
+            queued: VecDeque::with_capacity(4),
+            addresses: false,
             overruns: 0,
         };
         m.request_dump()?;
         Ok(m)
     }
 
+    /// Also reports IPv4 and IPv6 address changes ([`NetEvent::Address`]), starting with a
+    /// dump of every address.
+    pub fn watch_addresses(&mut self) -> Result<(), Error> {
+        if self.addresses {
+            return Ok(());
+        }
+        for g in [RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR] {
+            self.sock
+                .add_membership(g)
+                .map_err(|e| Error::new("netlink: NETLINK_ADD_MEMBERSHIP (addresses)", e))?;
+        }
+        self.addresses = true;
+        self.queue_dump(Dump::Addresses)
+    }
+
     /// Asks the kernel for the state of every link; the answers arrive through
     /// [`poll`](Self::poll) like events.
     pub fn request_dump(&mut self) -> Result<(), Error> {
+        self.queue_dump(Dump::Links)
+    }
+
+    fn queue_dump(&mut self, d: Dump) -> Result<(), Error> {
+        if !self.queued.contains(&d) {
+            self.queued.push_back(d);
+        }
+        self.next_dump()
+    }
+
+    fn next_dump(&mut self) -> Result<(), Error> {
+        if self.dumping.is_some() {
+            return Ok(());
+        }
+        let Some(d) = self.queued.pop_front() else {
+            return Ok(());
+        };
         self.seq = self.seq.wrapping_add(1);
-        let req = encode(
-            RouteNetlinkMessage::GetLink(LinkMessage::default()),
-            NLM_F_REQUEST | NLM_F_DUMP,
-            self.seq,
-        );
+        let msg = match d {
+            Dump::Links => RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            Dump::Addresses => RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+        };
+        let req = encode(msg, NLM_F_REQUEST | NLM_F_DUMP, self.seq);
         self.sock
             .send(&req, 0)
-            .map_err(|e| Error::new("netlink: RTM_GETLINK dump request", e))?;
+            .map_err(|e| Error::new(format!("netlink: {d:?} dump request"), e))?;
+        self.dumping = Some(self.seq);
         Ok(())
     }
 
     /// Reads every pending message without blocking and calls `f` for each link state it
-    /// carries. Returns the number of link states reported.
+    /// carries. Returns the number of link states reported. (Address changes, if watched,
+    /// are skipped: use [`poll_events`](Self::poll_events) for them.)
     pub fn poll(&mut self, mut f: impl FnMut(LinkState)) -> Result<usize, Error> {
+        let mut n = 0;
+        self.poll_events(|e| {
+            if let NetEvent::Link(l) = e {
+                n += 1;
+                f(l);
+            }
+        })?;
+        Ok(n)
+    }
+
+    /// Reads every pending message without blocking and calls `f` for each link and address
+    /// event. Returns the number of events reported.
+    pub fn poll_events(&mut self, mut f: impl FnMut(NetEvent)) -> Result<usize, Error> {
         let mut n = 0;
         // Bounded: a storm of events cannot keep the control loop here forever.
         for _ in 0..256 {
@@ -229,28 +386,56 @@ impl LinkMonitor {
                     log::warn!(
                         "netlink: link events lost (socket buffer full); re-reading all links"
                     );
-                    self.request_dump()?;
+                    // The dump in progress, if any, is lost with the rest.
+                    self.dumping = None;
+                    self.queue_dump(Dump::Links)?;
+                    if self.addresses {
+                        self.queue_dump(Dump::Addresses)?;
+                    }
                     continue;
                 }
                 Err(e) => return Err(Error::new("netlink: recv", e)),
             }
+            let dumping = self.dumping;
+            let mut dump_done = false;
             let res = for_each_message(&self.buf, |m| {
-                if let NetlinkPayload::InnerMessage(inner) = m.payload {
-                    match inner {
+                let seq = m.header.sequence_number;
+                match m.payload {
+                    NetlinkPayload::InnerMessage(inner) => match inner {
                         RouteNetlinkMessage::NewLink(l) => {
                             n += 1;
-                            f(LinkState::from_message(&l, false));
+                            f(NetEvent::Link(LinkState::from_message(&l, false)));
                         }
                         RouteNetlinkMessage::DelLink(l) => {
                             n += 1;
-                            f(LinkState::from_message(&l, true));
+                            f(NetEvent::Link(LinkState::from_message(&l, true)));
+                        }
+                        RouteNetlinkMessage::NewAddress(a) => {
+                            if let Some(c) = AddressChange::from_message(&a, false) {
+                                n += 1;
+                                f(NetEvent::Address(c));
+                            }
+                        }
+                        RouteNetlinkMessage::DelAddress(a) => {
+                            if let Some(c) = AddressChange::from_message(&a, true) {
+                                n += 1;
+                                f(NetEvent::Address(c));
+                            }
                         }
                         _ => {}
+                    },
+                    NetlinkPayload::Done(_) | NetlinkPayload::Error(_) if Some(seq) == dumping => {
+                        dump_done = true;
                     }
+                    _ => {}
                 }
             });
             if let Err(e) = res {
                 log::warn!("netlink: malformed datagram dropped: {e}");
+            }
+            if dump_done {
+                self.dumping = None;
+                self.next_dump()?;
             }
         }
         Ok(n)
@@ -496,6 +681,49 @@ impl Drop for LinkGuard {
     }
 }
 
+/// A packet socket bound to no protocol (it receives nothing) holding one
+/// `PACKET_ADD_MEMBERSHIP` on an interface; the kernel drops the membership when the socket
+/// closes, also when the process dies.
+fn packet_membership(
+    ifname: &str,
+    mr_type: libc::c_int,
+    addr: Option<[u8; 6]>,
+) -> Result<OwnedFd, Error> {
+    let ifindex = sys::ifindex(ifname)?;
+    // Protocol 0: the socket is not hooked into the receive path at all.
+    let sock = sys::socket(libc::AF_PACKET, libc::SOCK_RAW, 0)
+        .map_err(|e| Error::new("socket(AF_PACKET)", e))?;
+    let mut mr_address = [0u8; 8];
+    if let Some(a) = addr {
+        mr_address[..6].copy_from_slice(&a);
+    }
+    let mreq = libc::packet_mreq {
+        mr_ifindex: ifindex as i32,
+        mr_type: mr_type as u16,
+        mr_alen: if addr.is_some() { 6 } else { 0 },
+        mr_address,
+    };
+    // SAFETY: `mreq` is a valid packet_mreq and the length passed is its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_PACKET,
+            libc::PACKET_ADD_MEMBERSHIP,
+            (&mreq as *const libc::packet_mreq).cast(),
+            size_of::<libc::packet_mreq>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        let what = match mr_type {
+            libc::PACKET_MR_PROMISC => "PACKET_MR_PROMISC",
+            libc::PACKET_MR_ALLMULTI => "PACKET_MR_ALLMULTI",
+            _ => "PACKET_MR_MULTICAST",
+        };
+        return Err(Error::last(format!("{ifname}: {what}")));
+    }
+    Ok(sock)
+}
+
 /// Holds `ifname` promiscuous for as long as it lives (and no longer than the process).
 #[derive(Debug)]
 pub struct PromiscGuard {
@@ -506,29 +734,34 @@ impl PromiscGuard {
     /// Adds a `PACKET_MR_PROMISC` membership on a packet socket bound to no protocol (it
     /// receives nothing).
     pub fn new(ifname: &str) -> Result<Self, Error> {
-        let ifindex = sys::ifindex(ifname)?;
-        // Protocol 0: the socket is not hooked into the receive path at all.
-        let sock = sys::socket(libc::AF_PACKET, libc::SOCK_RAW, 0)
-            .map_err(|e| Error::new("socket(AF_PACKET)", e))?;
-        let mreq = libc::packet_mreq {
-            mr_ifindex: ifindex as i32,
-            mr_type: libc::PACKET_MR_PROMISC as u16,
-            mr_alen: 0,
-            mr_address: [0; 8],
-        };
-        // SAFETY: `mreq` is a valid packet_mreq and the length passed is its size.
-        let rc = unsafe {
-            libc::setsockopt(
-                sock.as_raw_fd(),
-                libc::SOL_PACKET,
-                libc::PACKET_ADD_MEMBERSHIP,
-                (&mreq as *const libc::packet_mreq).cast(),
-                size_of::<libc::packet_mreq>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
-            return Err(Error::last(format!("{ifname}: PACKET_MR_PROMISC")));
-        }
-        Ok(Self { _sock: sock })
+        Ok(Self {
+            _sock: packet_membership(ifname, libc::PACKET_MR_PROMISC, None)?,
+        })
+    }
+}
+
+/// Makes `ifname` accept frames sent to a multicast MAC address (its receive filter) for as
+/// long as it lives, and no longer than the process: what the kernel bond does with
+/// `dev_mc_add` for the slow-protocols address `01:80:c2:00:00:02` on every 802.3ad port. A
+/// physical NIC filters unknown multicast in hardware before XDP sees it.
+#[derive(Debug)]
+pub struct MulticastGuard {
+    _sock: OwnedFd,
+}
+
+impl MulticastGuard {
+    /// Adds a `PACKET_MR_MULTICAST` membership for `mac` on `ifname`.
+    pub fn new(ifname: &str, mac: [u8; 6]) -> Result<Self, Error> {
+        Ok(Self {
+            _sock: packet_membership(ifname, libc::PACKET_MR_MULTICAST, Some(mac))?,
+        })
+    }
+
+    /// Makes `ifname` accept every multicast frame (`PACKET_MR_ALLMULTI`, the interface's
+    /// `allmulti` count) for as long as the guard lives.
+    pub fn all(ifname: &str) -> Result<Self, Error> {
+        Ok(Self {
+            _sock: packet_membership(ifname, libc::PACKET_MR_ALLMULTI, None)?,
+        })
     }
 }

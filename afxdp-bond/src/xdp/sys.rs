@@ -199,3 +199,151 @@ pub fn kill(pid: i32, sig: i32) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// A non-blocking `eventfd` (a counter other threads bump to wake a poller).
+pub(crate) fn eventfd() -> io::Result<OwnedFd> {
+    // SAFETY: plain system call with integer arguments.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by the kernel and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Adds one to an eventfd counter (ignoring a full counter: the poller is awake anyway).
+pub(crate) fn eventfd_signal(fd: RawFd) {
+    let one: u64 = 1;
+    // SAFETY: writes the 8 bytes of `one`, which lives across the call.
+    let _ = unsafe { libc::write(fd, (&one as *const u64).cast(), 8) };
+}
+
+/// Reads (and so resets) an eventfd counter; nothing if it is zero.
+pub(crate) fn eventfd_drain(fd: RawFd) {
+    let mut v: u64 = 0;
+    // SAFETY: reads at most 8 bytes into `v`, which lives across the call.
+    let _ = unsafe { libc::read(fd, (&mut v as *mut u64).cast(), 8) };
+}
+
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static STOP_SIGNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn on_stop_signal(sig: libc::c_int) {
+    // Only async-signal-safe work: two atomic stores.
+    STOP_SIGNAL.store(sig, std::sync::atomic::Ordering::Relaxed);
+    STOP.store(true, std::sync::atomic::Ordering::Release);
+}
+
+/// Installs handlers for `SIGINT` and `SIGTERM` that set the returned flag (and nothing
+/// else), so a foreground program can shut down in order. `SIGPIPE` is ignored (a status
+/// client that goes away must not kill the bond).
+pub fn install_stop_signals() -> io::Result<&'static std::sync::atomic::AtomicBool> {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: sigaction is plain data; zeroed is a valid empty value (no flags, empty
+        // mask) that is then filled in.
+        let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
+        sa.sa_sigaction = on_stop_signal as extern "C" fn(libc::c_int) as usize;
+        sa.sa_flags = libc::SA_RESTART;
+        // SAFETY: `sa.sa_mask` is a valid sigset_t owned by this frame.
+        unsafe { libc::sigemptyset(&mut sa.sa_mask) };
+        // SAFETY: installs a handler that only stores to atomics (async-signal-safe).
+        let rc = unsafe { libc::sigaction(sig, &sa, std::ptr::null_mut()) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    // SAFETY: setting SIGPIPE to SIG_IGN has no memory-safety preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    Ok(&STOP)
+}
+
+/// The signal that set the stop flag of [`install_stop_signals`], if one did.
+pub fn stop_signal() -> Option<i32> {
+    match STOP_SIGNAL.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => None,
+        s => Some(s),
+    }
+}
+
+/// The effective user id.
+pub fn geteuid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// The soft and hard `RLIMIT_MEMLOCK` in bytes (`u64::MAX` for unlimited).
+pub fn memlock_limit() -> io::Result<(u64, u64)> {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `r` is a valid rlimit for the kernel to fill.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut r) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let conv = |v: libc::rlim_t| {
+        if v == libc::RLIM_INFINITY {
+            u64::MAX
+        } else {
+            v
+        }
+    };
+    Ok((conv(r.rlim_cur), conv(r.rlim_max)))
+}
+
+/// Raises the soft `RLIMIT_MEMLOCK` to `bytes` (at most the hard limit, unless the process
+/// may raise that too).
+pub fn raise_memlock_limit(bytes: u64) -> io::Result<()> {
+    let (cur, max) = memlock_limit()?;
+    if cur >= bytes {
+        return Ok(());
+    }
+    let r = libc::rlimit {
+        rlim_cur: bytes as libc::rlim_t,
+        rlim_max: max.max(bytes) as libc::rlim_t,
+    };
+    // SAFETY: `r` is a valid rlimit read by the kernel.
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &r) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The inode of the calling thread's network namespace (`/proc/thread-self/ns/net`): two
+/// threads or processes are in the same namespace when they agree on it.
+pub fn netns_inode() -> io::Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(std::fs::metadata("/proc/thread-self/ns/net")?.ino())
+}
+
+/// The user id of the process at the other end of a Unix stream socket (`SO_PEERCRED`).
+pub fn peer_uid(fd: RawFd) -> io::Result<u32> {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: u32::MAX,
+        gid: u32::MAX,
+    };
+    let mut len = size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` and `len` are valid for the kernel to write; `len` is their size.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(cred.uid)
+}
+
+/// Waits at most `timeout` for `fd` to become readable. Returns whether it is.
+pub fn wait_readable(fd: RawFd, timeout: Duration) -> io::Result<bool> {
+    let mut p = [pollfd(fd, libc::POLLIN)];
+    Ok(ppoll(&mut p, Some(timeout))? > 0 && p[0].revents != 0)
+}

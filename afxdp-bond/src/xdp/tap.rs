@@ -19,6 +19,8 @@ use super::{Error, sys};
 
 /// `_IOW('T', 202, int)`.
 const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+/// `_IOW('T', 226, int)` (Linux 5.0 and later).
+const TUNSETCARRIER: libc::c_ulong = 0x4004_54e2;
 const IFF_TAP: i16 = 0x0002;
 const IFF_NO_PI: i16 = 0x1000;
 const IFF_MULTI_QUEUE: i16 = 0x0100;
@@ -113,6 +115,17 @@ impl Tap {
         self.queues.len()
     }
 
+    /// A handle that switches the device's carrier (`TUNSETCARRIER`), kept after the device
+    /// is split into queues: the bond's carrier (no usable member, `min_links` not met)
+    /// shows on the host side as `NO-CARRIER`, as on a kernel bond. It holds a duplicate of
+    /// the first queue's descriptor, so the device lives until it is dropped too.
+    pub fn carrier_control(&self) -> Result<TapCarrier, Error> {
+        let fd = self.queues[0]
+            .try_clone()
+            .map_err(|e| Error::new(format!("dup TAP {} descriptor", self.name), e))?;
+        Ok(TapCarrier { fd })
+    }
+
     /// Splits the device into its queues (one per worker). The device lives until the last
     /// queue is dropped.
     pub fn into_queues(self) -> Vec<TapQueue> {
@@ -153,5 +166,20 @@ impl TapQueue {
 impl AsRawFd for TapQueue {
     fn as_raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
+    }
+}
+
+/// Switches a TAP device's carrier (see [`Tap::carrier_control`]).
+#[derive(Debug)]
+pub struct TapCarrier {
+    fd: OwnedFd,
+}
+
+impl TapCarrier {
+    /// Sets the carrier on or off.
+    pub fn set(&self, on: bool) -> Result<(), Error> {
+        let mut v: libc::c_int = on.into();
+        sys::ioctl_ptr(self.fd.as_raw_fd(), TUNSETCARRIER, &mut v)
+            .map_err(|e| Error::new("TUNSETCARRIER", e))
     }
 }
