@@ -8,6 +8,7 @@ mod sim;
 use afxdp_bond::engine::{Event, MemberMask, Rx, TransmitKind, Tx};
 use lacp::LacpRate;
 use sim::{Net, Node, host_ip, ms, us};
+use std::time::Duration;
 
 fn lacp_net(options: &str, members: usize) -> Net {
     let mut net = Net::new(options, members, 2);
@@ -251,4 +252,141 @@ fn lacp_fallback_runs_as_active_backup_until_a_partner_answers() {
         net.received(out).iter().filter(|&&s| s < 1900).count(),
         1900
     );
+}
+
+/// Found by the `engine` fuzz target: when the partner went silent and the fallback engaged
+/// again, the first gratuitous ARP was hashed over the ports that had been distributing,
+/// before they became backups, and could leave on a port other than the active member.
+#[test]
+fn lacp_fallback_reengaging_notifies_on_the_active_member_only() {
+    for members in 2..=4 {
+        let mut net = Net::new(
+            "mode=802.3ad lacp_rate=fast lacp_fallback=active-backup num_grat_arp=3 miimon=100",
+            members,
+            1,
+        );
+        net.lacp_lag(LacpRate::Fast);
+        net.open();
+        net.run_until(ms(5000));
+        assert!(!net.bond.lacp_fallback_engaged());
+        assert_eq!(net.bond.plan().usable_members().len(), members);
+        // The switch's LAG goes away: the ports expire and the fallback engages again.
+        let silent = net.now;
+        net.switch.lags.clear();
+        net.run_until(silent + ms(6000));
+        assert!(net.bond.lacp_fallback_engaged());
+        let active = net.bond.active_member().expect("an active member");
+        let notes: Vec<(Duration, usize)> = net
+            .control_of(TransmitKind::GratuitousArp)
+            .into_iter()
+            .filter(|(t, _)| *t > silent)
+            .collect();
+        assert!(!notes.is_empty(), "{members} members: no gratuitous ARP");
+        for (t, m) in notes {
+            assert_eq!(
+                m, active,
+                "{members} members: gratuitous ARP at {t:?} on {m}"
+            );
+        }
+    }
+}
+
+/// Found by the `engine` fuzz target: removing the active member while the LACP fallback is
+/// engaged chose that same member as active again (it was still in the list when the
+/// fallback looked for an active member), before choosing another one.
+#[test]
+fn removing_the_active_member_in_lacp_fallback_never_reselects_it() {
+    use afxdp_bond::engine::{Bond, BondConfig, MacAddr, MemberConfig};
+    let t = Duration::ZERO;
+    let mut b = Bond::from_modprobe(
+        t,
+        "mode=802.3ad lacp_fallback=active-backup",
+        BondConfig::default(),
+    )
+    .unwrap();
+    for i in 0..3 {
+        b.add_member(
+            t,
+            i,
+            MemberConfig::new(format!("eth{i}"), MacAddr([2, 0, 0, 0, 1, i as u8])),
+        )
+        .unwrap();
+    }
+    b.open(t);
+    assert!(b.lacp_fallback_engaged());
+    assert_eq!(b.active_member(), Some(0));
+    while b.poll_event().is_some() {}
+    b.remove_member(t, 0).unwrap();
+    let actives: Vec<Option<usize>> = std::iter::from_fn(|| b.poll_event())
+        .filter_map(|e| match e {
+            Event::ActiveMember { current, .. } => Some(current),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(actives, vec![None, Some(1)]);
+    assert_eq!(b.active_member(), Some(1));
+}
+
+/// Found by the `engine` fuzz target: changing the mode of a bond whose LACP fallback was
+/// engaged ended the fallback without a `LacpFallback { engaged: false }` event, so a
+/// caller following the events still saw it engaged.
+#[test]
+fn a_mode_change_ends_the_lacp_fallback_with_an_event() {
+    use afxdp_bond::engine::{Bond, BondConfig, MacAddr, MemberConfig};
+    let t = Duration::ZERO;
+    let mut b = Bond::from_modprobe(
+        t,
+        "mode=802.3ad lacp_fallback=active-backup",
+        BondConfig::default(),
+    )
+    .unwrap();
+    b.add_member(t, 0, MemberConfig::new("eth0", MacAddr([2, 0, 0, 0, 1, 0])))
+        .unwrap();
+    b.open(t);
+    b.close(t);
+    b.remove_member(t, 0).unwrap();
+    let mut engaged = None;
+    while let Some(e) = b.poll_event() {
+        if let Event::LacpFallback { engaged: x } = e {
+            engaged = Some(x);
+        }
+    }
+    assert_eq!(engaged, Some(true));
+    b.set_option(t, "mode", "balance-alb").unwrap();
+    assert!(!b.lacp_fallback_engaged());
+    let ends = std::iter::from_fn(|| b.poll_event())
+        .filter(|e| *e == Event::LacpFallback { engaged: false })
+        .count();
+    assert_eq!(ends, 1);
+}
+
+/// Found by the `engine` fuzz target: removing a member of a bond that is down queued the
+/// other ports' pending LACPDUs in the bond; they went out when the bond opened, even on a
+/// port whose LACP had been disabled since (half duplex).
+#[test]
+fn nothing_queued_while_down_is_sent_on_open() {
+    use afxdp_bond::engine::{Bond, BondConfig, Duplex, LinkInfo, MacAddr, MemberConfig};
+    let t = Duration::ZERO;
+    let mut b =
+        Bond::from_modprobe(t, "mode=802.3ad lacp_rate=fast", BondConfig::default()).unwrap();
+    for i in 0..3 {
+        b.add_member(
+            t,
+            i,
+            MemberConfig::new(format!("eth{i}"), MacAddr([2, 0, 0, 0, 1, i as u8])),
+        )
+        .unwrap();
+    }
+    b.remove_member(t, 1).unwrap();
+    let half = LinkInfo {
+        duplex: Duplex::Half,
+        ..LinkInfo::up(10_000)
+    };
+    b.handle_link(t, 2, half).unwrap();
+    while b.poll_event().is_some() {}
+    let later = Duration::from_secs(5);
+    b.open(later);
+    while let Some(tx) = b.poll_transmit(later) {
+        assert_ne!(tx.member, 2, "{:?} on the half-duplex port", tx.kind);
+    }
 }

@@ -287,3 +287,54 @@ fn alb_inactive_members_accept_unicast_only() {
     let mut w = net.bond.new_worker();
     assert_eq!(plan.select_tx(&mut w, &mut uni), Tx::ViaBond);
 }
+
+/// Found by the `engine` fuzz target: a member whose carrier was sampled off (the MII
+/// monitor has not committed it down yet) still got balanced frames in balance-tlb and
+/// balance-alb; `bond_do_alb_xmit()` sends only on a member that `bond_slave_can_tx()`.
+#[test]
+fn tlb_and_alb_never_send_on_a_member_without_carrier() {
+    use afxdp_bond::engine::{Bond, BondConfig, LinkInfo, MacAddr, MemberConfig, TxDrop};
+    let send_flows = |b: &mut Bond, t: std::time::Duration| -> Vec<Tx> {
+        (0..64u16)
+            .map(|flow| {
+                let mut f = sim::udp_frame(
+                    b.mac(),
+                    MacAddr([2, 0, 0, 0, 9, flow as u8]),
+                    sim::BOND_IP,
+                    host_ip(usize::from(flow)),
+                    1000 + flow,
+                    9000,
+                    u32::from(flow),
+                    0,
+                );
+                b.select_tx(t, &mut f)
+            })
+            .collect()
+    };
+    for mode in ["balance-tlb", "balance-alb"] {
+        let mut t = std::time::Duration::ZERO;
+        let opts = format!("mode={mode} miimon=100");
+        let mut b = Bond::from_modprobe(t, &opts, BondConfig::default()).unwrap();
+        for i in 0..3 {
+            b.add_member(t, i, MemberConfig::new(format!("eth{i}"), member_mac(i)))
+                .unwrap();
+        }
+        b.open(t);
+        // Traffic, then the first rebalance (10 s) spreads the flows over the members.
+        let _ = send_flows(&mut b, t);
+        while let Some(d) = b.poll_timeout().filter(|&d| d <= ms(10_050)) {
+            t = d;
+            b.handle_timeout(t);
+            while b.poll_transmit(t).is_some() {}
+        }
+        assert!(send_flows(&mut b, t).contains(&Tx::Member(1)), "{mode}");
+        // Member 1 loses its carrier, sampled for the next miimon run.
+        b.sample_link(t, 1, LinkInfo::down()).unwrap();
+        let txs = send_flows(&mut b, t);
+        assert!(!txs.contains(&Tx::Member(1)), "{mode}: a frame on member 1");
+        assert!(
+            txs.contains(&Tx::Drop(TxDrop::MemberCannotTx)),
+            "{mode}: no flow was balanced to member 1"
+        );
+    }
+}

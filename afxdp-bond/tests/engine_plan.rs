@@ -205,3 +205,29 @@ fn queue_id_overrides_in_active_backup_and_round_robin() {
     let by_hash = plan.select_tx(&mut w, &mut frame(1));
     assert_eq!(plan.select_tx_on_queue(&mut w, &mut frame(1), 2), by_hash);
 }
+
+/// Found by the `engine` fuzz target: queue mapping 0 (no mapping; every member's default
+/// `queue_id` is 0) overrode the mode, so an active-backup bond sent the frame on its first
+/// member even when that member was a backup. Linux's `bond_slave_override()` returns at
+/// once for a frame without a recorded queue.
+#[test]
+fn queue_mapping_0_is_no_override() {
+    let t = Duration::ZERO;
+    let mut b = bond("mode=active-backup miimon=100 primary=eth1", 2);
+    assert_eq!(b.active_member(), Some(1));
+    let plan = b.plan();
+    let mut w = b.new_worker();
+    assert_eq!(
+        plan.select_tx_on_queue(&mut w, &mut frame(1), 0),
+        Tx::Member(1)
+    );
+    assert_eq!(b.select_tx_on_queue(t, &mut frame(1), 0), Tx::Member(1));
+    // balance-rr: the rotation, as without a mapping (member 0 would take every frame).
+    let mut b = bond("mode=balance-rr miimon=100", 2);
+    let plan = b.plan();
+    let mut w = b.new_worker();
+    let members: Vec<Tx> = (0..4)
+        .map(|k| plan.select_tx_on_queue(&mut w, &mut frame(k), 0))
+        .collect();
+    assert!(members.contains(&Tx::Member(1)), "{members:?}");
+}

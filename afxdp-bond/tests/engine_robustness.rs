@@ -174,3 +174,40 @@ fn bond_and_plan_cross_threads() {
     send::<std::sync::Arc<afxdp_bond::engine::Plan>>();
     sync::<afxdp_bond::engine::Plan>();
 }
+
+/// Found by the `engine` fuzz target: a bond closed and opened again returned the deadline
+/// of a monitor run that fell due while it was down (in the past), instead of running what
+/// was due at once, as Linux's `bond_open()` queues its works.
+#[test]
+fn reopening_never_returns_a_deadline_in_the_past() {
+    for opts in [
+        "mode=balance-rr miimon=100",
+        "mode=active-backup arp_interval=100 arp_ip_target=198.18.1.1",
+        "mode=802.3ad lacp_rate=fast",
+        "mode=balance-alb",
+    ] {
+        let ms = Duration::from_millis;
+        let mut b = Bond::from_modprobe(Duration::ZERO, opts, BondConfig::default()).unwrap();
+        for i in 0..2 {
+            b.add_member(
+                Duration::ZERO,
+                i,
+                MemberConfig::new(format!("eth{i}"), MacAddr([2, 0, 0, 0, 1, i as u8])),
+            )
+            .unwrap();
+        }
+        b.open(Duration::ZERO);
+        while let Some(d) = b.poll_timeout().filter(|&d| d <= ms(300)) {
+            b.handle_timeout(d);
+            while b.poll_transmit(d).is_some() {}
+        }
+        b.close(ms(300));
+        assert_eq!(b.poll_timeout(), None, "{opts}");
+        let reopen = ms(5000);
+        b.open(reopen);
+        let d = b.poll_timeout().expect("something scheduled");
+        assert!(d >= reopen, "{opts}: deadline {d:?} before {reopen:?}");
+        while b.poll_event().is_some() {}
+        while b.poll_transmit(reopen).is_some() {}
+    }
+}

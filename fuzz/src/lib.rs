@@ -7,15 +7,13 @@
 //!
 //! Parsers (bytes in): [`xmit_hash`], [`lacp_wire`], [`lacp_frame`], [`arp_wire`],
 //! [`ndisc_wire`]. State machines (`arbitrary` op sequences in): [`lacp_pair`],
-//! [`link_monitor`], [`alb`].
-//!
-//! The engine target (`afxdp-bond::engine`) is not here yet: it is added when the engine
-//! lands, as `engine` on the pattern of [`alb`] (see `Cargo.toml`).
+//! [`link_monitor`], [`alb`], and the whole bond of `afxdp-bond`, [`engine`].
 
 extern crate alloc;
 
 pub mod alb;
 pub mod arp_wire;
+pub mod engine;
 pub mod frames;
 pub mod input;
 pub mod lacp_check;
@@ -25,6 +23,5 @@ pub mod lacp_wire;
 pub mod link_monitor;
 pub mod ndisc_wire;
 pub mod xmit_hash;
-// pub mod engine; // added with the engine (afxdp-bond::engine)
 
 mod foreign;

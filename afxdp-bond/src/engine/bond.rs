@@ -399,6 +399,11 @@ impl Bond {
             return;
         }
         self.up = true;
+        // Frames queued while the bond was down (the other ports' LACPDUs taken out of the
+        // LACP system with a released member's farewell) were decided for a state that has
+        // passed and may name a port that cannot send now; they are dropped (the ports'
+        // periodic LACPDUs follow as usual).
+        self.transmits.clear();
         let mode = self.mode();
         for k in 0..self.order.len() {
             let i = self.order[k];
@@ -423,6 +428,10 @@ impl Bond {
             }
         }
         self.settle(now);
+        // What fell due while the bond was down (the monitor's run, LACP and ALB timers)
+        // runs now, as Linux queues each of its works with no delay in bond_open(): the
+        // next deadline is never one that passed while the bond was down.
+        self.handle_timeout(now);
     }
 
     /// Takes the bond down (`bond_close()`): nothing is sent or received; members stay.
@@ -875,7 +884,11 @@ impl Bond {
             None
         };
         self.alb = None;
-        self.fallback = false;
+        if self.fallback {
+            // The LACP fallback ends with the mode; say so, as when a partner answers.
+            self.fallback = false;
+            self.push_event(Event::LacpFallback { engaged: false });
+        }
         self.sync_addresses();
     }
 

@@ -268,13 +268,15 @@ impl Bond {
         if let Some(a) = self.alb.as_mut() {
             let _ = a.remove_member(now, index);
         }
+        // Out of the list before anything is chosen again (Linux unlinks the slave before
+        // bond_select_active_slave()): the LACP fallback must not pick it as active.
+        self.order.retain(|&i| i != index);
         self.settle(now);
         self.leave_slow_mcast(index);
         let _ = self.monitor.remove_member(now, index);
         let Some(m) = self.members.get_mut(index).and_then(Option::take) else {
             return Err(Error::NoSuchMember(index));
         };
-        self.order.retain(|&i| i != index);
         self.transmits.retain(|t| t.member != index);
         if was_active {
             self.select_active_slave(now);

@@ -475,6 +475,7 @@ impl Plan {
     /// [`select_tx`](Self::select_tx) for a frame that carries a queue mapping (what Linux
     /// sets with `tc ... skbedit queue_mapping`): in balance-rr and active-backup a member
     /// whose `queue_id` is `queue` takes it if its link is up (`bond_slave_override()`).
+    /// Queue 0 is no mapping (every member's default `queue_id`): the mode decides.
     #[inline]
     pub fn select_tx_on_queue(&self, w: &mut Worker, frame: &mut [u8], queue: u16) -> Tx {
         let tx = self.select(w, frame, Some(queue), false);
@@ -520,9 +521,10 @@ impl Plan {
     }
 
     /// `bond_slave_override()`: the first member (in list order) with this queue id takes
-    /// the frame if its link is up; otherwise the mode decides.
+    /// the frame if its link is up; otherwise the mode decides. Queue 0 is no mapping
+    /// (Linux returns at once when the frame has no queue recorded).
     fn queue_override(&self, queue: u16) -> Option<usize> {
-        if !matches!(self.mode, Mode::BalanceRr | Mode::ActiveBackup) {
+        if queue == 0 || !matches!(self.mode, Mode::BalanceRr | Mode::ActiveBackup) {
             return None;
         }
         let m = self.all[..usize::from(self.all_len)]

@@ -89,6 +89,13 @@ impl Bond {
         let d = a.select_tx(now, frame, |f| xmit_hash::hash(policy, f));
         // A host ARP request may have scheduled client updates; nothing to report now.
         match d {
+            // bond_do_alb_xmit() sends only on a member that bond_slave_can_tx(): the
+            // machine knows the committed link state, the bond also the carrier (a loss
+            // the MII monitor has not committed yet, from sample_link()). Unlike Linux,
+            // the member's TLB entries stay until the monitor commits the link down.
+            TxDecision::Send { member, .. } if !self.link_up(member) => {
+                Tx::Drop(TxDrop::MemberCannotTx)
+            }
             TxDecision::Send { member, .. } => Tx::Member(member),
             TxDecision::Drop(AlbDrop::Runt) => Tx::Drop(TxDrop::Runt),
             TxDecision::Drop(AlbDrop::NoActiveMember) => Tx::Drop(TxDrop::NoActiveMember),

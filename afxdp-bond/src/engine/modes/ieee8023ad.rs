@@ -95,6 +95,10 @@ impl Bond {
             changed = true;
             self.push_event(Event::LacpFallback { engaged });
             if engaged {
+                // The ports that distributed are backups from now on: their flags change
+                // before the active member is chosen and the peers are told, or the first
+                // notification could leave on a port that no longer sends.
+                self.lacp_roles(now);
                 self.select_active_slave(now);
                 // The traffic moves to the active member: tell the peers.
                 if self.curr_active.is_some() && self.up {
