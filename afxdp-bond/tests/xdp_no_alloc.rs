@@ -140,4 +140,3 @@ fn xdp_forwarding_allocates_nothing_per_frame() {
         );
     }
 }
-

@@ -154,14 +154,26 @@ fn foreign_ticks() -> std::collections::HashMap<u32, u64> {
             continue;
         };
         let comm = comm.rsplit('(').next().unwrap_or("");
-        if ["ovs-vswitchd", "ovsdb-server", "dpdk-testpmd", "bench", "ip", "taskset", "stdbuf"]
-            .contains(&comm)
+        if [
+            "ovs-vswitchd",
+            "ovsdb-server",
+            "dpdk-testpmd",
+            "bench",
+            "ip",
+            "taskset",
+            "stdbuf",
+        ]
+        .contains(&comm)
         {
             continue;
         }
         let f: Vec<&str> = rest.split_whitespace().collect();
         // utime and stime are fields 14 and 15 of stat; `rest` starts at field 3.
-        let t = |i: usize| f.get(i - 3).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let t = |i: usize| {
+            f.get(i - 3)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
         out.insert(pid, t(14) + t(15));
     }
     out
