@@ -215,6 +215,12 @@ impl BondWorker {
         self.dp.stats()
     }
 
+    /// The kernel's counters of this worker's AF_XDP sockets (`XDP_STATISTICS`): frames the
+    /// kernel dropped because a receive ring was full or the fill ring empty.
+    pub fn kernel_stats(&self) -> xdp::KernelXskStats {
+        self.dp.kernel_stats()
+    }
+
     /// The bond's status text (`/proc/net/bonding` layout).
     pub fn status(&self) -> String {
         status_text(&self.shared)
