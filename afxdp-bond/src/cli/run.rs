@@ -52,6 +52,11 @@ pub(crate) struct RunArgs {
     /// Frames moved per ring per iteration (1 to 256).
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub(crate) batch: u32,
+    /// Idle iterations a worker spins before it sleeps until a frame or a deadline, or
+    /// `always` (never sleep: a core per worker, no wake-up latency; for forwarding at high
+    /// rates without loss).
+    #[arg(long, default_value = "64", value_name = "N|always", value_parser = parse_busy_poll)]
+    pub(crate) busy_poll: u32,
     /// Period of the ethtool carrier check, in ms (default: miimon, or 100 when miimon is
     /// 0). Carrier events from rtnetlink are acted upon at once either way; the check
     /// catches the ones the kernel delays (up to 1 s after a recent link change).
@@ -231,6 +236,14 @@ fn parse_cpus(s: &str) -> Result<Vec<usize>, String> {
     Ok(out)
 }
 
+fn parse_busy_poll(s: &str) -> Result<u32, String> {
+    if s == "always" {
+        return Ok(u32::MAX);
+    }
+    s.parse::<u32>()
+        .map_err(|_| format!("{s}: a number of idle iterations, or always"))
+}
+
 fn parse_frame_size(s: &str) -> Result<u32, String> {
     match s.parse::<u32>() {
         Ok(v @ (2048 | 4096)) => Ok(v),
@@ -278,6 +291,7 @@ pub(crate) fn config(args: &RunArgs) -> Result<RunConfig, Failure> {
         ring_size: args.ring_size,
         frames: args.frames,
         batch: args.batch,
+        busy_poll: args.busy_poll,
         queues: args.queues,
         workers: args.workers,
         ..XskConfig::default()
@@ -337,6 +351,15 @@ mod tests {
         assert_eq!(parse_cpus("0-2,5").unwrap(), vec![0, 1, 2, 5]);
         assert!(parse_cpus("3-1").is_err());
         assert!(parse_cpus("x").is_err());
+    }
+
+    #[test]
+    fn busy_poll_values() {
+        assert_eq!(parse_busy_poll("64").unwrap(), 64);
+        assert_eq!(parse_busy_poll("0").unwrap(), 0);
+        assert_eq!(parse_busy_poll("always").unwrap(), u32::MAX);
+        assert!(parse_busy_poll("never").is_err());
+        assert!(parse_busy_poll("-1").is_err());
     }
 
     #[test]
