@@ -108,6 +108,11 @@ pub(crate) struct Args {
     /// cache misses of the burst overlap).
     #[arg(long)]
     touch_first: bool,
+    /// Idle iterations of the plain and bond DUTs before they sleep in `ppoll` until a
+    /// frame arrives; 0 (the default): never sleep, busy-poll, as testpmd's forwarding
+    /// lcore and Open vSwitch's PMD thread do.
+    #[arg(long, default_value_t = 0)]
+    dut_spin: u32,
     /// The DPDK MAC shim (built by scripts/bench).
     #[arg(long, default_value = "target/bench/macshim.so")]
     macshim: String,
@@ -263,6 +268,9 @@ struct Trial {
     per_member: [u64; 2],
     flows: [usize; 2],
     seconds: f64,
+    /// Frames the kernel dropped at the sink's sockets (RX ring full, fill ring empty,
+    /// other) during the trial: loss that is the sink's, not the DUT's.
+    sink_drops: u64,
 }
 
 impl Trial {
@@ -286,6 +294,11 @@ struct GenResult {
     trials: Vec<Trial>,
     /// CPU share (% of one CPU) other processes used during the trials.
     foreign: f64,
+}
+
+/// Frames the kernel dropped on a worker's sockets, all reasons.
+fn kernel_drops(k: &xdp::KernelXskStats) -> u64 {
+    k.rx_dropped + k.rx_ring_full + k.rx_fill_ring_empty_descs
 }
 
 /// Loss a trial may have and still count as lossless.
@@ -326,6 +339,7 @@ impl Generator {
             ..Trial::default()
         };
         let mut seen = [vec![0u64; 1024], vec![0u64; 1024]];
+        let drops_before = kernel_drops(&self.w.kernel_stats());
         let start = Instant::now();
         let end = start + Duration::from_secs_f64(secs);
         let mut tokens = 0.0f64;
@@ -367,6 +381,7 @@ impl Generator {
         for (f, m) in t.flows.iter_mut().zip(&seen) {
             *f = m.iter().map(|b| b.count_ones() as usize).sum();
         }
+        t.sink_drops = kernel_drops(&self.w.kernel_stats()).saturating_sub(drops_before);
         Ok(t)
     }
 }
@@ -488,7 +503,7 @@ fn dut_plain(lab: &Lab, args: &Args, ctl: &Ctl) -> Res<String> {
             dp.flush();
             if n == 0 {
                 idle += 1;
-                if idle > 64 {
+                if args.dut_spin > 0 && idle > args.dut_spin {
                     idle = 0;
                     dp.wait_for_work(None, Duration::from_millis(10))?;
                 }
@@ -498,10 +513,11 @@ fn dut_plain(lab: &Lab, args: &Args, ctl: &Ctl) -> Res<String> {
         }
         let s = dp.stats();
         Ok(format!(
-            "tx m0 {} m1 {}, ring full {}",
+            "tx m0 {} m1 {}, ring full {}, DUT kernel drops {}",
             s.members[1].tx_frames,
             s.members[2].tx_frames,
-            s.members[1].tx_ring_full + s.members[2].tx_ring_full
+            s.members[1].tx_ring_full + s.members[2].tx_ring_full,
+            kernel_drops(&dp.kernel_stats())
         ))
     })?
 }
@@ -554,7 +570,7 @@ fn dut_bond(lab: &Lab, args: &Args, ctl: &Ctl, lacp: bool) -> Res<String> {
             }
             if n == 0 {
                 idle += 1;
-                if idle > 64 {
+                if args.dut_spin > 0 && idle > args.dut_spin {
                     idle = 0;
                     w.wait_for_work(Duration::from_millis(10))?;
                 }
@@ -564,10 +580,11 @@ fn dut_bond(lab: &Lab, args: &Args, ctl: &Ctl, lacp: bool) -> Res<String> {
         }
         let s = w.stats();
         Ok(format!(
-            "tx m0 {} m1 {}, ring full {}, bond dropped {dropped}",
+            "tx m0 {} m1 {}, ring full {}, bond dropped {dropped}, DUT kernel drops {}",
             s.members[0].tx_frames,
             s.members[1].tx_frames,
-            s.members[0].tx_ring_full + s.members[1].tx_ring_full
+            s.members[0].tx_ring_full + s.members[1].tx_ring_full,
+            kernel_drops(&w.kernel_stats())
         ))
     })?
 }
@@ -999,11 +1016,12 @@ pub(crate) fn run(args: &Args) -> Res<()> {
                     );
                     for t in &g.trials[1..] {
                         println!(
-                            "  trial offered={} sent_pps={:.0} rx_pps={:.0} loss={:.3}%",
+                            "  trial offered={} sent_pps={:.0} rx_pps={:.0} loss={:.3}% sink_kernel_drops={}",
                             t.rate.unwrap_or(0),
                             t.sent_pps(),
                             t.rx_pps(),
-                            100.0 * t.loss()
+                            100.0 * t.loss(),
+                            t.sink_drops
                         );
                     }
                     results[k].push(Some(g));
