@@ -294,7 +294,6 @@ pub(crate) fn config(args: &RunArgs) -> Result<RunConfig, Failure> {
         busy_poll: args.busy_poll,
         queues: args.queues,
         workers: args.workers,
-        ..XskConfig::default()
     };
     cfg.cpus = args.cpus.clone().unwrap_or_default();
     cfg.mac = args.mac;
