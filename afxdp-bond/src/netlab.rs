@@ -590,6 +590,35 @@ impl Ovs {
         check(program, args, out)
     }
 
+    /// A userspace-datapath bridge `br0` with an LACP bond `bond0` over `members` (active,
+    /// fast, `balance-tcp`: the partner every LACP test and benchmark uses) and `ports`
+    /// as plain ports.
+    pub fn lacp_bridge(&self, members: &[&str], ports: &[&str]) -> io::Result<()> {
+        let mut args = vec![
+            "add-br",
+            "br0",
+            "--",
+            "set",
+            "bridge",
+            "br0",
+            "datapath_type=netdev",
+            "--",
+            "add-bond",
+            "br0",
+            "bond0",
+        ];
+        args.extend_from_slice(members);
+        args.extend_from_slice(&[
+            "lacp=active",
+            "bond_mode=balance-tcp",
+            "other_config:lacp-time=fast",
+        ]);
+        for p in ports {
+            args.extend_from_slice(&["--", "add-port", "br0", p]);
+        }
+        self.vsctl(&args).map(drop)
+    }
+
     /// `ovs-vsctl --db=unix:DIR/db.sock ARGS`.
     pub fn vsctl(&self, args: &[&str]) -> io::Result<String> {
         let db = format!("--db=unix:{}/db.sock", self.dir.path().display());

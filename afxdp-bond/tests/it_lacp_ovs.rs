@@ -65,29 +65,7 @@ fn lacp_against_open_vswitch() {
     ns_far.add_addr(&f1, "198.18.20.2/24").unwrap();
     tx_csum_off(&ns_far, &f1);
     let ovs = Ovs::start(&ns_ovs).expect("Open vSwitch");
-    ovs.vsctl(&[
-        "add-br",
-        "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath_type=netdev",
-        "--",
-        "add-bond",
-        "br0",
-        "bond0",
-        &b0,
-        &b1,
-        "lacp=active",
-        "bond_mode=balance-tcp",
-        "other_config:lacp-time=fast",
-        "--",
-        "add-port",
-        "br0",
-        &f0,
-    ])
-    .expect("OVS bond");
+    ovs.lacp_bridge(&[&b0, &b1], &[&f0]).expect("OVS bond");
     // Everything the bond sends on its members, from its first frame on.
     let mut cap0 = Capture::start(&ns_ovs, &b0, None);
     let mut cap1 = Capture::start(&ns_ovs, &b1, None);

@@ -50,25 +50,7 @@ impl Lab {
                 .expect("set MAC");
         }
         let ovs = Ovs::start(&ns_ovs).expect("start Open vSwitch");
-        ovs.vsctl(&[
-            "add-br",
-            "br0",
-            "--",
-            "set",
-            "bridge",
-            "br0",
-            "datapath_type=netdev",
-            "--",
-            "add-bond",
-            "br0",
-            "bond0",
-            &b0,
-            &b1,
-            "lacp=active",
-            "bond_mode=balance-tcp",
-            "other_config:lacp-time=fast",
-        ])
-        .expect("OVS bond");
+        ovs.lacp_bridge(&[&b0, &b1], &[]).expect("OVS bond");
         Self {
             ovs,
             _ns_ovs: ns_ovs,

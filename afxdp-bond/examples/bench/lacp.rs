@@ -170,24 +170,7 @@ fn link_up(args: &Args, partner: &str) -> Res<Vec<(Duration, Duration)>> {
     let mut ovs = None;
     if partner == "ovs" {
         let o = Ovs::start(&b)?;
-        o.vsctl(&[
-            "add-br",
-            "br0",
-            "--",
-            "set",
-            "bridge",
-            "br0",
-            "datapath_type=netdev",
-            "--",
-            "add-bond",
-            "br0",
-            "bond0",
-            &b0,
-            &b1,
-            "lacp=active",
-            "bond_mode=balance-tcp",
-            "other_config:lacp-time=fast",
-        ])?;
+        o.lacp_bridge(&[&b0, &b1], &[])?;
         ovs = Some(o);
     }
     let members = [a0.clone(), a1.clone()];
@@ -261,24 +244,7 @@ fn wire_jitter(args: &Args) -> Res<(Vec<f64>, usize, Vec<f64>, String)> {
     let (a0, b0) = veth(&a, &b, 100, 200)?;
     let (a1, b1) = veth(&a, &b, 101, 201)?;
     let ovs = Ovs::start(&b)?;
-    ovs.vsctl(&[
-        "add-br",
-        "br0",
-        "--",
-        "set",
-        "bridge",
-        "br0",
-        "datapath_type=netdev",
-        "--",
-        "add-bond",
-        "br0",
-        "bond0",
-        &b0,
-        &b1,
-        "lacp=active",
-        "bond_mode=balance-tcp",
-        "other_config:lacp-time=fast",
-    ])?;
+    ovs.lacp_bridge(&[&b0, &b1], &[])?;
     let name = netlab::unique_name('k');
     // The members' own MACs, read before the bond gives them its MAC (the source of an
     // LACPDU is the member's permanent MAC, as in Linux).
