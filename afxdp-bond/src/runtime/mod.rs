@@ -543,7 +543,7 @@ impl Drop for Runtime {
     }
 }
 
-/// How long a worker spins with no work before it sleeps.
+/// A worker thread: its loop, then (worker 0) the farewell frames, whatever the loop returned.
 fn worker_loop(
     dp: &mut Datapath,
     hook: &mut BondHook,
@@ -594,8 +594,8 @@ fn worker_main(
             idle = 0;
             continue;
         }
-        idle += 1;
-        if idle > 64 {
+        idle = idle.saturating_add(1);
+        if idle > dp.busy_poll() {
             idle = 0;
             let deadline = xdp::DatapathHook::next_deadline(hook)
                 .map_or(next_publish, |d| d.min(next_publish));

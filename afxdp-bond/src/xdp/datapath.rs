@@ -566,6 +566,11 @@ impl Datapath {
         &self.stats
     }
 
+    /// Idle iterations before the worker sleeps ([`XskConfig::busy_poll`]).
+    pub fn busy_poll(&self) -> u32 {
+        self.busy_poll
+    }
+
     /// Frames in the free pool now.
     pub fn free_frames(&self) -> usize {
         self.pool.len()
