@@ -115,9 +115,9 @@ impl BondWorker {
     /// source MAC in balance-tlb/alb). Returns `false` if the bond dropped it (no usable
     /// member, bond down; counted in the status).
     pub fn send(&mut self, mut frame: Frame) -> bool {
-        let now = self.dp.now();
-        let data = self.dp.data_mut(&mut frame);
-        match self.hook.select(now, data) {
+        let dp = &self.dp;
+        let data = dp.data_mut(&mut frame);
+        match self.hook.select(|| dp.now(), data) {
             Tx::Member(m) => match self.dp.send(m, frame) {
                 Ok(()) => true,
                 Err(f) => {

@@ -182,12 +182,14 @@ impl BondHook {
         }
     }
 
-    /// Chooses the member(s) for a frame sent into the bond.
+    /// Chooses the member(s) for a frame sent into the bond. `now` is read only when the
+    /// `Bond` decides (balance-tlb/alb, membership reports): the plan needs no clock.
     #[inline]
-    pub(crate) fn select(&mut self, now: Duration, frame: &mut [u8]) -> Tx {
+    pub(crate) fn select(&mut self, now: impl FnOnce() -> Duration, frame: &mut [u8]) -> Tx {
         self.refresh();
         match self.plan.select_tx(&mut self.worker, frame) {
             Tx::ViaBond => {
+                let now = now();
                 let tx = lock(&self.shared.control).bond.select_tx(now, frame);
                 self.bond_touched();
                 tx
@@ -325,7 +327,7 @@ impl DatapathHook for BondHook {
 
     #[inline]
     fn on_host_tx(&mut self, now: Duration, frame: &mut [u8]) -> TxAction {
-        match self.select(now, frame) {
+        match self.select(|| now, frame) {
             Tx::Member(m) => TxAction::Send(m),
             Tx::Members(set) => TxAction::SendMany(MemberSet::from_bits(set.0)),
             Tx::Drop(_) | Tx::ViaBond => TxAction::Drop,
