@@ -197,7 +197,7 @@ pub fn check_system(sys: &System, now: Duration) {
         let st = p.actor.state;
         let c = sys.counters(i).expect("counters");
         assert_eq!(c.lacpdu_illegal_rx, c.malformed.total(), "port {i}");
-        add_counters(&mut total, c);
+        total += c;
 
         // Getters agree with each other.
         assert_eq!(p.collecting, sys.is_collecting(i));
@@ -338,32 +338,6 @@ pub fn check_system(sys: &System, now: Duration) {
     if let Some(t) = sys.poll_timeout() {
         assert!(t >= now, "deadline {t:?} before now {now:?}");
     }
-}
-
-fn add_counters(t: &mut lacp::PortCounters, c: &lacp::PortCounters) {
-    t.lacpdu_rx += c.lacpdu_rx;
-    t.lacpdu_tx += c.lacpdu_tx;
-    t.lacpdu_unknown_rx += c.lacpdu_unknown_rx;
-    t.lacpdu_illegal_rx += c.lacpdu_illegal_rx;
-    t.marker_rx += c.marker_rx;
-    t.marker_tx += c.marker_tx;
-    t.marker_resp_rx += c.marker_resp_rx;
-    t.marker_resp_tx += c.marker_resp_tx;
-    t.marker_unknown_rx += c.marker_unknown_rx;
-    t.marker_resp_rate_limited += c.marker_resp_rate_limited;
-    t.loopback_rx += c.loopback_rx;
-    let (m, n) = (&mut t.malformed, &c.malformed);
-    m.truncated += n.truncated;
-    m.bad_version += n.bad_version;
-    m.actor_tlv_type += n.actor_tlv_type;
-    m.actor_tlv_length += n.actor_tlv_length;
-    m.partner_tlv_type += n.partner_tlv_type;
-    m.partner_tlv_length += n.partner_tlv_length;
-    m.collector_tlv_type += n.collector_tlv_type;
-    m.collector_tlv_length += n.collector_tlv_length;
-    m.terminator += n.terminator;
-    m.tlv_overrun += n.tlv_overrun;
-    m.marker_tlv_length += n.marker_tlv_length;
 }
 
 /// Handles `frame` on `port` and checks the result and the counters against the frame

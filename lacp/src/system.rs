@@ -177,8 +177,9 @@ pub struct PortCounters {
     pub malformed: MalformedCounters,
 }
 
-impl PortCounters {
-    fn add(&mut self, o: &Self) {
+impl core::ops::AddAssign<&Self> for PortCounters {
+    /// Adds every counter of `o` (sums over ports).
+    fn add_assign(&mut self, o: &Self) {
         self.lacpdu_rx += o.lacpdu_rx;
         self.lacpdu_tx += o.lacpdu_tx;
         self.lacpdu_unknown_rx += o.lacpdu_unknown_rx;
@@ -190,19 +191,7 @@ impl PortCounters {
         self.marker_unknown_rx += o.marker_unknown_rx;
         self.marker_resp_rate_limited += o.marker_resp_rate_limited;
         self.loopback_rx += o.loopback_rx;
-        let m = &mut self.malformed;
-        let n = &o.malformed;
-        m.truncated += n.truncated;
-        m.bad_version += n.bad_version;
-        m.actor_tlv_type += n.actor_tlv_type;
-        m.actor_tlv_length += n.actor_tlv_length;
-        m.partner_tlv_type += n.partner_tlv_type;
-        m.partner_tlv_length += n.partner_tlv_length;
-        m.collector_tlv_type += n.collector_tlv_type;
-        m.collector_tlv_length += n.collector_tlv_length;
-        m.terminator += n.terminator;
-        m.tlv_overrun += n.tlv_overrun;
-        m.marker_tlv_length += n.marker_tlv_length;
+        self.malformed += &o.malformed;
     }
 }
 
@@ -634,7 +623,7 @@ impl System {
     pub fn total_counters(&self) -> PortCounters {
         let mut t = PortCounters::default();
         for p in self.ports.iter().flatten() {
-            t.add(&p.counters);
+            t += &p.counters;
         }
         t
     }

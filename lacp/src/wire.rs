@@ -261,6 +261,23 @@ pub struct MalformedCounters {
     pub marker_tlv_length: u64,
 }
 
+impl core::ops::AddAssign<&Self> for MalformedCounters {
+    /// Adds every counter of `n` (sums over ports).
+    fn add_assign(&mut self, n: &Self) {
+        self.truncated += n.truncated;
+        self.bad_version += n.bad_version;
+        self.actor_tlv_type += n.actor_tlv_type;
+        self.actor_tlv_length += n.actor_tlv_length;
+        self.partner_tlv_type += n.partner_tlv_type;
+        self.partner_tlv_length += n.partner_tlv_length;
+        self.collector_tlv_type += n.collector_tlv_type;
+        self.collector_tlv_length += n.collector_tlv_length;
+        self.terminator += n.terminator;
+        self.tlv_overrun += n.tlv_overrun;
+        self.marker_tlv_length += n.marker_tlv_length;
+    }
+}
+
 impl MalformedCounters {
     /// Counts `e` if it is a malformed-PDU reason; returns whether it was one.
     pub fn record(&mut self, e: Error) -> bool {
