@@ -375,14 +375,7 @@ fn ping(ns: &Netns, to: Ipv4Addr, count: u32) -> u32 {
         Duration::from_secs(u64::from(count) + 5),
     );
     let Ok(out) = out else { return 0 };
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split(',')
-        .find_map(|p| {
-            p.trim()
-                .strip_suffix(" received")
-                .and_then(|n| n.trim().parse().ok())
-        })
-        .unwrap_or(0)
+    netlab::ping_received(&String::from_utf8_lossy(&out.stdout))
 }
 
 /// The stream's record.

@@ -121,6 +121,19 @@ pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> io::Result<Outp
     })
 }
 
+/// The number of replies in `ping -q` output (`N packets transmitted, M received, ...`);
+/// 0 when the line is missing.
+pub fn ping_received(output: &str) -> u32 {
+    output
+        .split(',')
+        .find_map(|p| {
+            p.trim()
+                .strip_suffix(" received")
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 /// Runs a command to completion (30 s limit) and fails unless it exits with status 0.
 /// Returns its standard output.
 pub fn run_ok<S: AsRef<OsStr>>(program: &str, args: &[S]) -> io::Result<String> {
@@ -338,34 +351,39 @@ impl Netns {
 
     /// Like [`veth_to`](Self::veth_to), with `queues` RX and TX queues on each end.
     pub fn veth_to_queues(&self, other: &Self, queues: u32) -> io::Result<(String, String)> {
+        let q = queues.max(1).to_string();
+        let end = ["numtxqueues", q.as_str(), "numrxqueues", q.as_str()];
+        self.veth_with(other, &end, &end)
+    }
+
+    /// Like [`veth_to`](Self::veth_to), with chosen interface indexes: `ours` here, `theirs`
+    /// in `other` (the kernel's link-watch treats a carrier change as urgent only when the
+    /// two ends' indexes differ).
+    pub fn veth_to_indexed(
+        &self,
+        other: &Self,
+        ours: u32,
+        theirs: u32,
+    ) -> io::Result<(String, String)> {
+        let (a, b) = (ours.to_string(), theirs.to_string());
+        self.veth_with(other, &["index", &a], &["index", &b])
+    }
+
+    /// A veth pair from this namespace to `other`, each end with its own extra `ip link`
+    /// attributes; both ends up. Returns (our end, their end).
+    fn veth_with(
+        &self,
+        other: &Self,
+        ours: &[&str],
+        theirs: &[&str],
+    ) -> io::Result<(String, String)> {
         let a = unique_name('v');
         let b = unique_name('v');
-        let q = queues.max(1).to_string();
-        run_ok(
-            "ip",
-            &[
-                "link",
-                "add",
-                &a,
-                "netns",
-                &self.name,
-                "numtxqueues",
-                &q,
-                "numrxqueues",
-                &q,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                &b,
-                "netns",
-                &other.name,
-                "numtxqueues",
-                &q,
-                "numrxqueues",
-                &q,
-            ],
-        )?;
+        let mut args = vec!["link", "add", a.as_str(), "netns", self.name.as_str()];
+        args.extend_from_slice(ours);
+        args.extend_from_slice(&["type", "veth", "peer", "name", &b, "netns", &other.name]);
+        args.extend_from_slice(theirs);
+        run_ok("ip", &args)?;
         self.set_up(&a, true)?;
         other.set_up(&b, true)?;
         Ok((a, b))

@@ -6,17 +6,10 @@
 
 mod it_common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use afxdp_bond::netlab::{self, Netns};
-use it_common::{Bond, Capture, ping, tshark, tshark_problems, tx_csum_off, wait_for};
-
-fn epoch() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
+use it_common::{Bond, Capture, epoch, ping, tshark, tshark_problems, tx_csum_off, wait_for};
 
 #[test]
 #[ignore = "needs root and network namespaces"]
@@ -98,14 +91,7 @@ fn active_backup_failover_with_gratuitous_arp() {
         let out = p.join().unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         println!("{text}");
-        let received: u32 = text
-            .split(',')
-            .find_map(|p| {
-                p.trim()
-                    .strip_suffix(" received")
-                    .and_then(|n| n.trim().parse().ok())
-            })
-            .unwrap_or(0);
+        let received = netlab::ping_received(&text);
         assert!(
             received >= 145,
             "{received}/150 pings across the failover:\n{text}"

@@ -8,10 +8,10 @@
 mod it_common;
 
 use std::net::SocketAddrV4;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use afxdp_bond::netlab::{self, Netns, Ovs};
-use it_common::{Bond, Capture, ping, tcp_transfer, tshark_problems, tx_csum_off, wait_for};
+use it_common::{Bond, Capture, epoch, ping, tcp_transfer, tshark_problems, tx_csum_off, wait_for};
 
 fn member_line(show: &str, port: &str) -> String {
     let prefix = format!("member: {port}:");
@@ -43,13 +43,6 @@ fn negotiated(show: &str, ports: &[&str]) -> bool {
         && ports
             .iter()
             .all(|p| member_line(show, p).contains("current attached"))
-}
-
-fn epoch() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
 }
 
 #[test]

@@ -31,7 +31,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use afxdp_bond::netlab::{self, Netns};
+use afxdp_bond::netlab::Netns;
 use afxdp_bond::runtime::{BondRx, RxSource};
 use afxdp_bond::xdp::{self, MemberPort, RxFrame, XdpMode, XskConfig, sys};
 
@@ -148,42 +148,11 @@ struct Lab {
     spare: (String, String),
 }
 
-/// A veth pair between `a` and `b` with both ends created inside them, with the given
-/// interface indexes.
-fn veth(a: &Netns, b: &Netns, ia: u32, ib: u32) -> Res<(String, String)> {
-    let na = netlab::unique_name('v');
-    let nb = netlab::unique_name('v');
-    netlab::run_ok(
-        "ip",
-        &[
-            "link",
-            "add",
-            &na,
-            "netns",
-            a.name(),
-            "index",
-            &ia.to_string(),
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &nb,
-            "netns",
-            b.name(),
-            "index",
-            &ib.to_string(),
-        ],
-    )?;
-    a.set_up(&na, true)?;
-    b.set_up(&nb, true)?;
-    Ok((na, nb))
-}
-
 impl Lab {
     fn new(same_ifindex: bool) -> Res<Self> {
         let g = Netns::new()?;
         let d = Netns::new()?;
-        let (g0, u) = veth(&g, &d, 100, 200)?;
+        let (g0, u) = g.veth_to_indexed(&d, 100, 200)?;
         let idx = |k: u32| {
             if same_ifindex {
                 (300 + k, 300 + k)
@@ -191,8 +160,8 @@ impl Lab {
                 (300 + k, 400 + k)
             }
         };
-        let (s0, m0) = veth(&g, &d, idx(0).0, idx(0).1)?;
-        let (s1, m1) = veth(&g, &d, idx(1).0, idx(1).1)?;
+        let (s0, m0) = g.veth_to_indexed(&d, idx(0).0, idx(0).1)?;
+        let (s1, m1) = g.veth_to_indexed(&d, idx(1).0, idx(1).1)?;
         let spare = g.veth_pair()?;
         Ok(Self {
             g,
@@ -684,8 +653,8 @@ fn run_variant(args: &Args, v: &Variant) -> Res<(Vec<CutResult>, String)> {
 fn linkwatch_probe(reps: usize) -> Res<Vec<(bool, bool, Vec<f64>)>> {
     let a = Netns::new()?;
     let b = Netns::new()?;
-    let (same_a, same_b) = veth(&a, &b, 500, 500)?;
-    let (diff_a, diff_b) = veth(&a, &b, 510, 520)?;
+    let (same_a, same_b) = a.veth_to_indexed(&b, 500, 500)?;
+    let (diff_a, diff_b) = a.veth_to_indexed(&b, 510, 520)?;
     let spare = b.veth_pair()?;
     let monitor = a.spawn("ip", &["-ts", "monitor", "link"])?;
     std::thread::sleep(Duration::from_millis(300));

@@ -53,36 +53,6 @@ pub(crate) struct Args {
     xdp_mode: XdpMode,
 }
 
-/// A veth pair between `a` and `b` (both ends created inside them) with chosen indexes.
-fn veth(a: &Netns, b: &Netns, ia: u32, ib: u32) -> Res<(String, String)> {
-    let na = netlab::unique_name('v');
-    let nb = netlab::unique_name('v');
-    netlab::run_ok(
-        "ip",
-        &[
-            "link",
-            "add",
-            &na,
-            "netns",
-            a.name(),
-            "index",
-            &ia.to_string(),
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &nb,
-            "netns",
-            b.name(),
-            "index",
-            &ib.to_string(),
-        ],
-    )?;
-    a.set_up(&na, true)?;
-    b.set_up(&nb, true)?;
-    Ok((na, nb))
-}
-
 /// Time-to-distributing measurement state, shared with a bond's thread.
 #[derive(Default)]
 struct Watch {
@@ -163,8 +133,8 @@ fn bond_thread(
 fn link_up(args: &Args, partner: &str) -> Res<Vec<(Duration, Duration)>> {
     let a = Netns::new()?;
     let b = Netns::new()?;
-    let (a0, b0) = veth(&a, &b, 100, 200)?;
-    let (a1, b1) = veth(&a, &b, 101, 201)?;
+    let (a0, b0) = a.veth_to_indexed(&b, 100, 200)?;
+    let (a1, b1) = a.veth_to_indexed(&b, 101, 201)?;
     let watch = Watch::default();
     let peer_watch = Watch::default();
     let mut ovs = None;
@@ -241,8 +211,8 @@ fn link_up(args: &Args, partner: &str) -> Res<Vec<(Duration, Duration)>> {
 fn wire_jitter(args: &Args) -> Res<(Vec<f64>, usize, Vec<f64>, String)> {
     let a = Netns::new()?;
     let b = Netns::new()?;
-    let (a0, b0) = veth(&a, &b, 100, 200)?;
-    let (a1, b1) = veth(&a, &b, 101, 201)?;
+    let (a0, b0) = a.veth_to_indexed(&b, 100, 200)?;
+    let (a1, b1) = a.veth_to_indexed(&b, 101, 201)?;
     let ovs = Ovs::start(&b)?;
     ovs.lacp_bridge(&[&b0, &b1], &[])?;
     let name = netlab::unique_name('k');

@@ -282,6 +282,14 @@ pub fn frame_count(file: &Path) -> usize {
         .count()
 }
 
+/// Seconds since the Unix epoch (the time base of tshark's `frame.time_epoch`).
+pub fn epoch() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
 /// `ping -c COUNT` from `ns`; the number answered.
 pub fn ping(ns: &Netns, to: &str, count: u32) -> u32 {
     let out = ns
@@ -301,14 +309,7 @@ pub fn ping(ns: &Netns, to: &str, count: u32) -> u32 {
             Duration::from_secs(u64::from(count) + 10),
         )
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split(',')
-        .find_map(|p| {
-            p.trim()
-                .strip_suffix(" received")
-                .and_then(|n| n.trim().parse().ok())
-        })
-        .unwrap_or(0)
+    netlab::ping_received(&String::from_utf8_lossy(&out.stdout))
 }
 
 /// Sends `bytes` bytes over TCP from `client` to a server in `server` listening on
